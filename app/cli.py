@@ -1,0 +1,45 @@
+"""The `audiotag` command: one sub-command per pipeline step."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from app import cli_corpus, cli_data
+from app.console import fail
+from app.runtime import Runtime
+from app.settings import Settings
+
+app = typer.Typer(
+    name="audiotag",
+    help="Find sounds by their tags and tag sounds by how they sound.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(cli_corpus.app, name="corpus")
+cli_data.register(app)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(None, help="Data directory (env AUDIOTAG_DATA_DIR)."),
+    database_url: str | None = typer.Option(None, help="Catalogue database URL (env AUDIOTAG_DATABASE_URL)."),
+    workers: int | None = typer.Option(None, min=1, help="Decoding processes (env AUDIOTAG_WORKERS)."),
+) -> None:
+    overrides = {"data_dir": data_dir, "database_url": database_url, "workers": workers}
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as err:
+        fail(f"invalid settings: {err}")
+    ctx.obj = Runtime(settings)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,96 @@
+"""Catalogue commands: ingest, features, stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+
+from app.console import console, fail
+from app.runtime import Runtime
+from index.catalogue.models import Rejection, Sound, Tag, sound_tags
+from index.features import build_features
+from index.ingest import IngestSummary, ingest
+from index.metadata import MetadataError
+
+
+def print_summary(summary: IngestSummary, title: str = "ingest") -> None:
+    table = Table(title=title, show_header=False)
+    table.add_row("added", str(summary.added))
+    table.add_row("updated", str(summary.updated))
+    table.add_row("unchanged", str(summary.unchanged))
+    table.add_row("rejected", str(len(summary.rejected)))
+    for reason, n in summary.reasons().most_common():
+        table.add_row(f"  {reason}", str(n))
+    console.print(table)
+    for key, reason in summary.rejected[:20]:
+        console.print(f"  rejected {key}: {reason}", highlight=False, markup=False)
+    if len(summary.rejected) > 20:
+        console.print(f"  … and {len(summary.rejected) - 20} more (see the rejections table)")
+
+
+def ingest_cmd(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="Folder holding the audio files."),
+    metadata: Path = typer.Option(
+        ..., "--metadata", "-m", help="Freesound-shaped metadata: .jsonl, .json or .csv"
+    ),
+    source: str | None = typer.Option(
+        None, help="Name of this corpus in the catalogue (default: folder name)."
+    ),
+) -> None:
+    """Ingest a folder of audio plus Freesound-style metadata into the catalogue."""
+    rt: Runtime = ctx.obj
+    if not path.is_dir():
+        fail(f"not a folder: {path}")
+    try:
+        summary = ingest(
+            rt.catalogue,
+            path,
+            metadata,
+            rt.feature_cache,
+            source_name=source,
+            limits=rt.limits,
+            workers=rt.settings.workers,
+        )
+    except MetadataError as err:
+        fail(str(err))
+    print_summary(summary)
+
+
+def features_cmd(ctx: typer.Context) -> None:
+    """Compute log-mel features of catalogue sounds missing from the feature cache."""
+    rt: Runtime = ctx.obj
+    done, failed = build_features(rt.catalogue, rt.feature_cache, rt.limits, rt.settings.workers)
+    console.print(f"features: {done} computed, {len(rt.feature_cache)} in the cache, {len(failed)} failed")
+    for uid, reason in failed[:20]:
+        console.print(f"  {uid}: {reason}", markup=False)
+
+
+def stats_cmd(ctx: typer.Context) -> None:
+    """Summarise the catalogue: sounds, hours, tags, rejections."""
+    rt: Runtime = ctx.obj
+    with rt.catalogue.session() as s:
+        live = Sound.deleted_at.is_(None)
+        n, hours = s.execute(
+            select(func.count(Sound.id), func.coalesce(func.sum(Sound.duration), 0)).where(live)
+        ).one()
+        used = s.scalar(select(func.count(func.distinct(sound_tags.c.tag_id))))
+        n_tags = s.scalar(select(func.count(Tag.id)))
+        rejected = s.scalar(select(func.count(Rejection.id)))
+    table = Table(title="catalogue", show_header=False)
+    table.add_row("database", rt.settings.catalogue_url)
+    table.add_row("sounds", str(n))
+    table.add_row("hours", f"{hours / 3600:.2f}")
+    table.add_row("distinct tags", f"{used} used ({n_tags} known)")
+    table.add_row("rejected files", str(rejected))
+    table.add_row("cached features", str(len(rt.feature_cache)))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_cmd)
+    app.command("features")(features_cmd)
+    app.command("stats")(stats_cmd)

@@ -1,0 +1,38 @@
+"""Objects every command needs, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from app.settings import Settings
+from index.catalogue.db import Catalogue
+from model.audio import AudioLimits
+from model.cache import FeatureCache
+from model.features import FeatureConfig
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        return Catalogue(self.settings.catalogue_url)
+
+    @cached_property
+    def feature_cache(self) -> FeatureCache:
+        return FeatureCache(self.settings.cache_dir / "features", FeatureConfig())
+
+    @property
+    def limits(self) -> AudioLimits:
+        s = self.settings
+        return AudioLimits(
+            min_duration_s=s.min_duration_s,
+            max_duration_s=s.max_duration_s,
+            max_file_bytes=s.max_file_bytes,
+            min_sample_rate=s.min_sample_rate,
+            max_sample_rate=s.max_sample_rate,
+            max_channels=s.max_channels,
+            silence_rms=s.silence_rms,
+        )

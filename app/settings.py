@@ -1,0 +1,55 @@
+"""The one settings object: read from AUDIOTAG_* variables, overridden by CLI flags."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "audiotag"
+
+
+class Settings(BaseSettings):
+    """Paths, database, device and input limits shared by every command and the service."""
+
+    model_config = SettingsConfigDict(env_prefix="AUDIOTAG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir, description="Root of all files audiotag writes."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the catalogue; default: SQLite file in data_dir."
+    )
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    workers: int = Field(default=2, ge=1, description="Processes used to decode audio.")
+
+    # Input limits: a clip outside them is rejected with a reason, never half-ingested.
+    min_duration_s: float = Field(default=0.05, gt=0)
+    max_duration_s: float = Field(default=600.0, gt=0)
+    max_file_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    min_sample_rate: int = Field(default=4000, gt=0)
+    max_sample_rate: int = Field(default=384000, gt=0)
+    max_channels: int = Field(default=32, gt=0)
+    silence_rms: float = Field(default=1e-4, ge=0, description="Clips whose RMS is below this are silent.")
+
+    debian_mirror: str | None = Field(
+        default=None, description="Base URL of a Debian mirror, used only where apt-get is absent."
+    )
+    freesound_api_url: str = "https://freesound.org/apiv2"
+
+    @cached_property
+    def catalogue_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'catalogue.db'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.data_dir / "corpus"

@@ -1,0 +1,78 @@
+"""One pass over an audio file: hash, decode, check, log-mel. Runs in worker processes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.audio import AudioError, AudioInfo, AudioLimits, decode, resample
+from model.features import FeatureConfig, log_mel
+
+
+@dataclass
+class Analysis:
+    path: str
+    content_hash: str | None = None
+    file_bytes: int = 0
+    info: AudioInfo | None = None
+    logmel: np.ndarray | None = None  # (n_mels, T) float32
+    error: str | None = None  # why the file was rejected
+    error_code: str | None = None
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def analyse_file(path: str, limits: AudioLimits, cfg: FeatureConfig) -> Analysis:
+    """Never raises for bad audio: the reason lands in `error`."""
+    p = Path(path)
+    result = Analysis(path=path)
+    try:
+        result.file_bytes = p.stat().st_size
+        result.content_hash = file_hash(p)
+        mono, result.info = decode(p, limits)
+        result.logmel = log_mel(resample(mono, result.info.sample_rate, cfg.sample_rate), cfg)
+    except AudioError as err:
+        result.error, result.error_code = str(err), err.code
+    except OSError as err:
+        result.error, result.error_code = f"cannot read the file: {err.strerror or err}", "unreadable"
+    return result
+
+
+def init_worker() -> None:
+    """Worker processes run one torch thread each: the pool provides the parallelism.
+
+    libmpg123 prints a line to stderr for every damaged MP3 frame it skips; the reasons that
+    matter come back as `Analysis.error`, so the workers' C-level stderr is silenced.
+    """
+    torch.set_num_threads(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def analyse_many(
+    paths: list[str], limits: AudioLimits, cfg: FeatureConfig, workers: int
+) -> Iterator[Analysis]:
+    """Analyse files in order, in `workers` processes (in this one for a single worker or a few files)."""
+    fn = partial(analyse_file, limits=limits, cfg=cfg)
+    if workers <= 1 or len(paths) < 8:
+        yield from map(fn, paths)
+        return
+    # spawn: forked children of a process that already ran torch threads can deadlock
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker) as pool:
+        yield from pool.map(fn, paths, chunksize=4)

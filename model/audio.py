@@ -1,0 +1,199 @@
+"""Decode any common audio format into a mono float32 waveform, refusing bad input with a reason."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio
+
+AudioSource = str | Path | bytes
+
+# Container magic numbers: the extension is never trusted.
+_MAGIC = [
+    (0, b"RIFF", 8, b"WAVE", "wav"),
+    (0, b"RF64", 8, b"WAVE", "wav"),
+    (0, b"FORM", 8, b"AIFF", "aiff"),
+    (0, b"FORM", 8, b"AIFC", "aiff"),
+    (0, b"fLaC", None, None, "flac"),
+    (0, b"OggS", None, None, "ogg"),
+    (0, b"ID3", None, None, "mp3"),
+    (0, b".snd", None, None, "au"),
+    (0, b"caff", None, None, "caf"),
+    (0, b"wvpk", None, None, "wavpack"),
+]
+SUPPORTED_FORMATS = {"wav", "aiff", "flac", "ogg", "opus", "mp3", "au", "caf"}
+
+
+class AudioError(ValueError):
+    """Input that is not usable audio. `code` is short and stable; the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class AudioLimits:
+    min_duration_s: float = 0.05
+    max_duration_s: float = 600.0
+    max_file_bytes: int = 200 * 1024 * 1024
+    min_sample_rate: int = 4000
+    max_sample_rate: int = 384000
+    max_channels: int = 32
+    silence_rms: float = 1e-4
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    format: str
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The container format from the first bytes of a file, or None when it is not audio we know."""
+    for off, magic, off2, magic2, name in _MAGIC:
+        if head[off : off + len(magic)] == magic and (
+            magic2 is None or head[off2 : off2 + len(magic2)] == magic2
+        ):
+            if name == "ogg" and b"OpusHead" in head[:128]:
+                return "opus"
+            return name
+    # An MP3 without ID3 starts with a frame sync: 11 set bits, then a valid layer.
+    if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:
+        return "mp3"
+    return None
+
+
+def _open(source: AudioSource) -> tuple[io.BufferedIOBase | io.BytesIO, int]:
+    if isinstance(source, bytes):
+        return io.BytesIO(source), len(source)
+    path = Path(source)
+    if not path.is_file():
+        raise AudioError("missing", f"no such file: {path.name}")
+    return open(path, "rb"), path.stat().st_size  # noqa: SIM115 - closed by the caller
+
+
+def probe(source: AudioSource, limits: AudioLimits = AudioLimits()) -> AudioInfo:
+    """Read only the header: format, rate, channels, length, each checked against `limits`."""
+    fh, size = _open(source)
+    with fh:
+        return _probe_open(fh, size, limits)
+
+
+def _probe_open(fh, size: int, limits: AudioLimits) -> AudioInfo:
+    if size == 0:
+        raise AudioError("empty", "the file is empty (0 bytes)")
+    if size > limits.max_file_bytes:
+        raise AudioError("too_large", f"the file is {size} bytes, over the limit of {limits.max_file_bytes}")
+    head = fh.read(512)
+    fh.seek(0)
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise AudioError("not_audio", "not an audio file: the content matches no supported audio format")
+    if fmt not in SUPPORTED_FORMATS:
+        raise AudioError("unsupported", f"{fmt} audio is not supported")
+    try:
+        info = sf.info(fh)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        raise AudioError("undecodable", f"cannot decode the {fmt} data: {_short(err)}") from None
+    finally:
+        fh.seek(0)
+    result = AudioInfo(fmt, int(info.samplerate), int(info.channels), int(max(info.frames, 0)))
+    _check_header(result, limits)
+    return result
+
+
+def _check_header(info: AudioInfo, limits: AudioLimits) -> None:
+    if not limits.min_sample_rate <= info.sample_rate <= limits.max_sample_rate:
+        raise AudioError(
+            "bad_rate",
+            f"sample rate {info.sample_rate} Hz is outside "
+            f"{limits.min_sample_rate}-{limits.max_sample_rate} Hz",
+        )
+    if not 1 <= info.channels <= limits.max_channels:
+        raise AudioError("bad_channels", f"{info.channels} channels is outside 1-{limits.max_channels}")
+    if info.frames == 0:
+        raise AudioError("no_frames", "the file holds no audio frames")
+    if info.duration > limits.max_duration_s:
+        raise AudioError(
+            "too_long", f"duration {info.duration:.1f} s is over the limit of {limits.max_duration_s:g} s"
+        )
+
+
+def decode(source: AudioSource, limits: AudioLimits = AudioLimits()) -> tuple[np.ndarray, AudioInfo]:
+    """Decode to a mono float32 waveform (N,) at the file's own rate, after all checks pass."""
+    fh, size = _open(source)
+    with fh:
+        info = _probe_open(fh, size, limits)
+        max_frames = int(limits.max_duration_s * info.sample_rate) + 1
+        try:
+            mono = _read_mono(fh, max_frames)
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise AudioError("undecodable", f"cannot decode the {info.format} data: {_short(err)}") from None
+    info = AudioInfo(info.format, info.sample_rate, info.channels, len(mono))
+    _check_signal(mono, info, limits)
+    return mono, info
+
+
+def _read_mono(fh, max_frames: int) -> np.ndarray:
+    """Read in bounded blocks: a header that lies about its length cannot blow up memory."""
+    blocks: list[np.ndarray] = []
+    total = 0
+    with sf.SoundFile(fh) as f:
+        for block in f.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+            blocks.append(block.mean(axis=1, dtype=np.float32))  # (n,) mono mix
+            total += len(block)
+            if total > max_frames:
+                raise AudioError("too_long", "the decoded audio is longer than the header said and the limit")
+    return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+
+
+def _check_signal(mono: np.ndarray, info: AudioInfo, limits: AudioLimits) -> None:
+    if len(mono) == 0:
+        raise AudioError("no_frames", "the file holds no audio frames")
+    if not np.isfinite(mono).all():
+        raise AudioError("not_finite", "the audio contains NaN or infinite samples")
+    if info.duration < limits.min_duration_s:
+        raise AudioError(
+            "too_short", f"duration {info.duration:.3f} s is under the minimum of {limits.min_duration_s:g} s"
+        )
+    rms = float(np.sqrt(np.mean(np.square(mono, dtype=np.float64))))
+    if rms < limits.silence_rms:
+        raise AudioError("silent", f"the audio is silent (RMS {rms:.2e} under {limits.silence_rms:.0e})")
+
+
+@lru_cache(maxsize=32)
+def _resampler(orig: int, new: int) -> torchaudio.transforms.Resample:
+    return torchaudio.transforms.Resample(orig, new, dtype=torch.float32)
+
+
+def resample(mono: np.ndarray, orig_sr: int, new_sr: int) -> np.ndarray:
+    """Band-limited sinc resampling (kernels cached per rate pair)."""
+    if orig_sr == new_sr:
+        return mono
+    with torch.inference_mode():
+        return _resampler(orig_sr, new_sr)(torch.from_numpy(mono)).numpy()
+
+
+def load(
+    source: AudioSource, sample_rate: int, limits: AudioLimits = AudioLimits()
+) -> tuple[np.ndarray, AudioInfo]:
+    """Decode, mono-mix and resample to `sample_rate`; returns the waveform and the original info."""
+    mono, info = decode(source, limits)
+    return resample(mono, info.sample_rate, sample_rate), info
+
+
+def _short(err: Exception) -> str:
+    return str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__

@@ -1,0 +1,1 @@
+"""Training loop and evaluation (issues 3 and 4)."""
