@@ -82,8 +82,8 @@ def freesound_cmd(
     """Download sounds (previews and metadata) from the Freesound API into the ingest shape."""
     rt: Runtime = ctx.obj
     out = out or rt.settings.corpus_dir / "freesound"
-    client = FreesoundClient(token, base_url=rt.settings.freesound_api_url)
     try:
+        client = FreesoundClient(token, base_url=rt.settings.freesound_api_url)
         n = client.download(query, out, max_sounds=max_sounds, filter=filter)
     except FreesoundError as err:
         fail(str(err))

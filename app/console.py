@@ -1,4 +1,4 @@
-"""Printing for the CLI: one console, and failures as one red line with a non-zero exit."""
+"""Printing for the CLI: results on stdout, failures as one red line on stderr with a non-zero exit."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-console = Console(stderr=True)
+console = Console()
+errors = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)

@@ -77,12 +77,12 @@ def read_records(path: Path) -> Iterator[SoundRecord | tuple[int, str]]:
     if not path.is_file():
         raise MetadataError(f"metadata file not found: {path}")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        yield from _read_csv(path)
-    elif suffix in (".jsonl", ".ndjson", ".json"):
-        yield from _read_json(path)
-    else:
+    if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
         raise MetadataError(f"unknown metadata format {suffix!r}: use .jsonl, .json or .csv")
+    try:
+        yield from _read_csv(path) if suffix == ".csv" else _read_json(path)
+    except UnicodeDecodeError:
+        raise MetadataError(f"{path.name} is not UTF-8 text") from None
 
 
 def _read_csv(path: Path) -> Iterator[SoundRecord | tuple[int, str]]:

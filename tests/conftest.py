@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +23,14 @@ FORMATS = {
 }
 
 
-def tone(freq: float = 440.0, seconds: float = 1.0, sr: int = 22050, channels: int = 1, amp: float = 0.3,
-         seed: int = 0) -> np.ndarray:
+def tone(
+    freq: float = 440.0,
+    seconds: float = 1.0,
+    sr: int = 22050,
+    channels: int = 1,
+    amp: float = 0.3,
+    seed: int = 0,
+) -> np.ndarray:
     """A tone with a little noise, (N,) or (N, channels) float32."""
     t = np.arange(int(seconds * sr)) / sr
     x = amp * np.sin(2 * np.pi * freq * t) + 0.01 * np.random.default_rng(seed).standard_normal(len(t))
@@ -56,16 +65,32 @@ def make_corpus(folder: Path, n: int = 6, fmt: str = "wav") -> list[dict]:
     records = []
     for i in range(n):
         sid = 1000 + i
-        write_audio(folder / f"{sid}.{FORMATS[fmt][0]}", tone(200 + 97 * i, 0.8 + 0.1 * i, seed=i), 22050, fmt)
-        records.append({
-            "id": sid, "name": f"clip {i}", "tags": [words[i % len(words)], "field-recording"],
-            "description": f"test clip {i}", "license": "http://creativecommons.org/publicdomain/zero/1.0/",
-            "username": "tester", "duration": 0.8 + 0.1 * i,
-            "previews": {"preview-hq-ogg": f"https://example.invalid/{sid}.ogg"},
-        })
+        write_audio(
+            folder / f"{sid}.{FORMATS[fmt][0]}", tone(200 + 97 * i, 0.8 + 0.1 * i, seed=i), 22050, fmt
+        )
+        records.append(
+            {
+                "id": sid,
+                "name": f"clip {i}",
+                "tags": [words[i % len(words)], "field-recording"],
+                "description": f"test clip {i}",
+                "license": "http://creativecommons.org/publicdomain/zero/1.0/",
+                "username": "tester",
+                "duration": 0.8 + 0.1 * i,
+                "previews": {"preview-hq-ogg": f"https://example.invalid/{sid}.ogg"},
+            }
+        )
     return records
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the installed `audiotag` command (or `python -m app`) in a real subprocess."""
+    script = Path(sys.executable).parent / "audiotag"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
+    full_env = {**os.environ, **(env or {}), "COLUMNS": "200"}
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, env=full_env, timeout=timeout)

@@ -8,9 +8,9 @@ import wave
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import FORMATS, tone, write_audio
 
 from model.audio import AudioError, AudioLimits, decode, load, probe, sniff_format
+from tests.conftest import FORMATS, tone, write_audio
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import tone
 
 from model.cache import FeatureCache
 from model.features import FeatureConfig, Scaler, all_patches, best_patch, log_mel
+from tests.conftest import tone
 
 CFG = FeatureConfig()
 

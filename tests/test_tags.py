@@ -8,18 +8,55 @@ from model.singular import singularise
 from model.tags import Vocabulary, normalise_tag, normalise_tags, split_words
 
 
-@pytest.mark.parametrize("word", ["glass", "bass", "gas", "bus", "police", "series", "news", "species",
-                                  "chaos", "tennis", "famous", "electronics", "lens", "atlas", "canvas"])
+@pytest.mark.parametrize(
+    "word",
+    [
+        "glass",
+        "bass",
+        "gas",
+        "bus",
+        "police",
+        "series",
+        "news",
+        "species",
+        "chaos",
+        "tennis",
+        "famous",
+        "electronics",
+        "lens",
+        "atlas",
+        "canvas",
+    ],
+)
 def test_singular_words_stay_intact(word):
     assert singularise(word) == word
 
 
-@pytest.mark.parametrize("plural,singular", [
-    ("drums", "drum"), ("footsteps", "footstep"), ("glasses", "glass"), ("buses", "bus"), ("gases", "gas"),
-    ("basses", "bass"), ("bodies", "body"), ("zombies", "zombie"), ("dies", "die"), ("echoes", "echo"),
-    ("shoes", "shoe"), ("boxes", "box"), ("switches", "switch"), ("wolves", "wolf"), ("waves", "wave"),
-    ("horses", "horse"), ("keys", "key"), ("men", "man"), ("mice", "mouse"), ("oboes", "oboe"),
-])
+@pytest.mark.parametrize(
+    "plural,singular",
+    [
+        ("drums", "drum"),
+        ("footsteps", "footstep"),
+        ("glasses", "glass"),
+        ("buses", "bus"),
+        ("gases", "gas"),
+        ("basses", "bass"),
+        ("bodies", "body"),
+        ("zombies", "zombie"),
+        ("dies", "die"),
+        ("echoes", "echo"),
+        ("shoes", "shoe"),
+        ("boxes", "box"),
+        ("switches", "switch"),
+        ("wolves", "wolf"),
+        ("waves", "wave"),
+        ("horses", "horse"),
+        ("keys", "key"),
+        ("men", "man"),
+        ("mice", "mouse"),
+        ("oboes", "oboe"),
+    ],
+)
 def test_plurals(plural, singular):
     assert singularise(plural) == singular
 

@@ -84,7 +84,7 @@ class Sound(Base):
 
     @property
     def tag_names(self) -> list[str]:
-        return [t.name for t in self.tags]
+        return sorted(t.name for t in self.tags)
 
 
 class Rejection(Base):

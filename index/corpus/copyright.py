@@ -13,6 +13,7 @@ class Stanza:
     license: str
     copyright: str = ""
     source: str = ""
+    comment: str = ""
 
 
 @dataclass
@@ -69,6 +70,7 @@ def parse_copyright(text: str) -> CopyrightFile:
                     license=fields["license"].splitlines()[0].strip() or "unknown",
                     copyright=fields.get("copyright", "").strip(),
                     source=fields.get("source", "").strip(),
+                    comment=fields.get("comment", "").strip(),
                 )
             )
     cf = CopyrightFile(stanzas=stanzas)
@@ -98,5 +100,5 @@ def freesound_origin(stanza: Stanza | None) -> tuple[str, str] | None:
     """(username, sound id) when a stanza credits a Freesound sound."""
     if stanza is None:
         return None
-    m = _FREESOUND.search(stanza.source)
+    m = _FREESOUND.search(" ".join((stanza.source, stanza.comment, stanza.copyright)))
     return (m.group(1).replace("%20", " "), m.group(2)) if m else None

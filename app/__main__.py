@@ -1,0 +1,5 @@
+"""`python -m app` runs the `audiotag` command."""
+
+from app.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""The `audiotag` command in real subprocesses: summaries, settings, and clean errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import make_corpus, run_cli, write_jsonl
+
+
+def _assert_clean_failure(proc) -> None:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_ingest_then_stats(tmp_path: Path, data_dir: Path) -> None:
+    meta = write_jsonl(tmp_path / "m.jsonl", make_corpus(tmp_path / "audio", n=3))
+    (tmp_path / "audio" / "junk.wav").write_text("junk")
+    with open(meta, "a") as f:
+        f.write('{"id": "junk", "name": "junk", "file": "junk.wav"}\n')
+    proc = run_cli("ingest", str(tmp_path / "audio"), "--metadata", str(meta))
+    assert proc.returncode == 0, proc.stderr
+    assert "added" in proc.stdout and "3" in proc.stdout
+    assert "rejected junk: not_audio" in proc.stdout
+    assert (data_dir / "catalogue.db").exists()
+    again = run_cli("ingest", str(tmp_path / "audio"), "--metadata", str(meta))
+    assert "unchanged" in again.stdout
+    stats = run_cli("stats")
+    assert stats.returncode == 0
+    assert "sounds" in stats.stdout and "3" in stats.stdout
+    assert "rejected files" in stats.stdout
+
+
+def test_data_dir_flag_overrides_environment(tmp_path: Path, data_dir: Path) -> None:
+    meta = write_jsonl(tmp_path / "m.jsonl", make_corpus(tmp_path / "audio", n=1))
+    other = tmp_path / "other"
+    proc = run_cli("--data-dir", str(other), "ingest", str(tmp_path / "audio"), "-m", str(meta))
+    assert proc.returncode == 0, proc.stderr
+    assert (other / "catalogue.db").exists() and not data_dir.exists()
+
+
+def test_bad_arguments_fail_cleanly(tmp_path: Path, data_dir: Path) -> None:
+    _assert_clean_failure(run_cli("ingest", str(tmp_path / "nowhere"), "-m", str(tmp_path / "m.jsonl")))
+    (tmp_path / "audio").mkdir()
+    proc = run_cli("ingest", str(tmp_path / "audio"), "-m", str(tmp_path / "m.jsonl"))
+    _assert_clean_failure(proc)
+    assert "metadata file not found" in proc.stdout + proc.stderr
+    (tmp_path / "m.xml").write_text("<x/>")
+    proc = run_cli("ingest", str(tmp_path / "audio"), "-m", str(tmp_path / "m.xml"))
+    _assert_clean_failure(proc)
+    assert "unknown metadata format" in proc.stdout + proc.stderr
+    proc = run_cli("corpus", "build", "--preset", "nonsense")
+    _assert_clean_failure(proc)
+    assert "unknown preset" in proc.stdout + proc.stderr
+    proc = run_cli("corpus", "build", "--packages", "scratch")
+    _assert_clean_failure(proc)
+    assert "reserved" in proc.stdout + proc.stderr
+
+
+def test_bad_settings_fail_cleanly(tmp_path: Path, data_dir: Path) -> None:
+    proc = run_cli("stats", env={"AUDIOTAG_WORKERS": "many"})
+    _assert_clean_failure(proc)
+    assert "workers" in proc.stdout + proc.stderr
+
+
+def test_help_lists_every_step() -> None:
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for command in ("ingest", "features", "stats", "corpus"):
+        assert command in proc.stdout
