@@ -12,7 +12,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-import torch
+from threadpoolctl import threadpool_limits
 
 from model.audio import AudioError, AudioInfo, AudioLimits, decode, resample
 from model.features import FeatureConfig, log_mel
@@ -54,12 +54,12 @@ def analyse_file(path: str, limits: AudioLimits, cfg: FeatureConfig) -> Analysis
 
 
 def init_worker() -> None:
-    """Worker processes run one torch thread each: the pool provides the parallelism.
+    """Worker processes run one BLAS thread each: the pool provides the parallelism.
 
     libmpg123 prints a line to stderr for every damaged MP3 frame it skips; the reasons that
     matter come back as `Analysis.error`, so the workers' C-level stderr is silenced.
     """
-    torch.set_num_threads(1)
+    threadpool_limits(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
@@ -73,6 +73,7 @@ def analyse_many(
     if workers <= 1 or len(paths) < 8:
         yield from map(fn, paths)
         return
-    # spawn: forked children of a process that already ran torch threads can deadlock
+    # spawn: forked children of a process that already ran torch threads can deadlock; the workers
+    # import only numpy, soundfile and soxr, so they start in a fraction of a second
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker) as pool:
         yield from pool.map(fn, paths, chunksize=4)

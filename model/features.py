@@ -8,8 +8,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
-import torch
-import torchaudio
+import scipy.fft
 
 
 @dataclass(frozen=True)
@@ -43,28 +42,57 @@ class FeatureConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
-_WINDOWS = {"hamming": torch.hamming_window, "hann": torch.hann_window}
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, np.float64)
+    linear = hz / (200.0 / 3)
+    log_part = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log_part, linear)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), mel * (200.0 / 3))
 
 
 @lru_cache(maxsize=4)
-def _mel_transform(cfg: FeatureConfig) -> torchaudio.transforms.MelSpectrogram:
-    return torchaudio.transforms.MelSpectrogram(
-        sample_rate=cfg.sample_rate,
-        n_fft=cfg.n_fft,
-        hop_length=cfg.hop_length,
-        n_mels=cfg.n_mels,
-        window_fn=_WINDOWS[cfg.window],
-        power=1.0,
-        norm="slaney" if cfg.mel_scale == "slaney" else None,
-        mel_scale=cfg.mel_scale,
-    )
+def mel_filterbank(cfg: FeatureConfig) -> np.ndarray:
+    """Triangular Slaney-normalised filters on the Slaney mel scale, (n_fft // 2 + 1, n_mels) float32."""
+    if cfg.mel_scale != "slaney":
+        raise ValueError(f"unsupported mel scale {cfg.mel_scale!r}")
+    freqs = np.linspace(0, cfg.sample_rate // 2, cfg.n_fft // 2 + 1)
+    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(cfg.sample_rate // 2), cfg.n_mels + 2))  # (M + 2,)
+    width = np.diff(edges)  # (M + 1,)
+    slopes = edges[None, :] - freqs[:, None]  # (F, M + 2)
+    rising = -slopes[:, :-2] / width[:-1]
+    falling = slopes[:, 2:] / width[1:]
+    fb = np.maximum(0.0, np.minimum(rising, falling))  # (F, M)
+    fb *= 2.0 / (edges[2:] - edges[:-2])  # equal area per filter
+    return fb.astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _window(cfg: FeatureConfig) -> np.ndarray:
+    windows = {"hamming": np.hamming, "hann": np.hanning}
+    return windows[cfg.window](cfg.n_fft + 1)[:-1].astype(np.float32)  # periodic
 
 
 def log_mel(waveform: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """Mono waveform (N,) at cfg.sample_rate -> natural-log mel magnitudes (n_mels, T) float32."""
-    with torch.inference_mode():
-        mel = _mel_transform(cfg)(torch.from_numpy(np.ascontiguousarray(waveform, np.float32)))  # (M, T)
-        return torch.log(mel.clamp_min(cfg.log_floor)).numpy()
+    """Mono waveform (N,) at cfg.sample_rate -> natural-log mel magnitudes (n_mels, T) float32.
+
+    Frames are centred (reflect padding of n_fft / 2 each side), T = 1 + N // hop, as torchaudio's
+    MelSpectrogram(power=1) computes them; numpy only, so decoding workers never load torch.
+    """
+    x = np.ascontiguousarray(waveform, np.float32)
+    half = cfg.n_fft // 2
+    x = np.pad(x, half, mode="reflect" if len(x) > half else "constant")
+    frames = np.lib.stride_tricks.sliding_window_view(x, cfg.n_fft)[:: cfg.hop_length]  # (T, n_fft)
+    window, fb = _window(cfg), mel_filterbank(cfg)
+    out = np.empty((len(frames), cfg.n_mels), np.float32)
+    for i in range(0, len(frames), 2048):  # bounded memory for long clips
+        spectrum = np.abs(scipy.fft.rfft(frames[i : i + 2048] * window, axis=1))  # (t, F) float32
+        out[i : i + 2048] = spectrum @ fb
+    return np.log(np.maximum(out, cfg.log_floor)).T.copy()  # (n_mels, T)
 
 
 def _pad_to(logmel: np.ndarray, frames: int, pad_value: float) -> np.ndarray:

@@ -95,3 +95,25 @@ def test_cache_recovers_from_a_crash_between_frames_and_index(tmp_path):
     third = FeatureCache(tmp_path)
     assert np.allclose(third.get("b"), b, atol=0.01)
     assert frames.stat().st_size == sum(n for _, n in third.index.values()) * 96 * 2
+
+
+def test_numpy_log_mel_matches_torchaudio() -> None:
+    """The numpy implementation computes what torchaudio's MelSpectrogram (Slaney, power 1) does."""
+    import torch
+    import torchaudio
+
+    wave = tone(523.0, 1.3, seed=3)
+    ref = torchaudio.transforms.MelSpectrogram(
+        sample_rate=22050,
+        n_fft=1024,
+        hop_length=512,
+        n_mels=96,
+        window_fn=torch.hamming_window,
+        power=1.0,
+        norm="slaney",
+        mel_scale="slaney",
+    )(torch.from_numpy(wave))
+    expected = torch.log(ref.clamp_min(CFG.log_floor)).numpy()
+    got = log_mel(wave, CFG)
+    assert got.shape == expected.shape == (96, 1 + len(wave) // 512)
+    assert np.abs(got - expected).max() < 1e-3

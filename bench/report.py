@@ -1,0 +1,79 @@
+"""Shared output of the benchmarks: a rich table on screen, a section of docs/benchmarks.md on disk."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shlex
+import sys
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+HEADER = "# Benchmarks\n\nMeasured figures, each section written by the benchmark named in it.\n"
+
+
+def machine() -> str:
+    """CPU model, cores and the torch build, in one line."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    return (
+        f"{cpu}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}, torch {torch.__version__}"
+    )
+
+
+def show(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, justify="right" if c != columns[0] else "left")
+    for r in rows:
+        table.add_row(*r)
+    Console().print(table)
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the section `name` of docs/benchmarks.md, stamped with machine and command."""
+    command = "python -m " + " ".join([_module(), *map(_portable, sys.argv[1:])])
+    section = (
+        f"<!-- {name} -->\n## {name}\n\n"
+        f"Machine: {machine()}. Date: {date.today().isoformat()}.\n"
+        f"Command: `{command}`\n\n{body.strip()}\n<!-- /{name} -->"
+    )
+    text = DOC.read_text() if DOC.exists() else HEADER
+    pattern = re.compile(rf"<!-- {re.escape(name)} -->.*?<!-- /{re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text.rstrip() + "\n")
+
+
+def _portable(arg: str) -> str:
+    """An argument as a reader can retype it: paths under the data dir relative to it."""
+    data_dir = os.environ.get("AUDIOTAG_DATA_DIR")
+    if data_dir and arg.startswith(data_dir.rstrip("/") + "/"):
+        return "$AUDIOTAG_DATA_DIR/" + arg[len(data_dir.rstrip("/")) + 1 :]
+    return shlex.quote(arg)
+
+
+def _module() -> str:
+    main = sys.modules["__main__"]
+    spec = getattr(main, "__spec__", None)
+    return spec.name if spec else Path(sys.argv[0]).stem
