@@ -51,5 +51,9 @@ class Settings(BaseSettings):
         return self.data_dir / "cache"
 
     @property
+    def bundles_dir(self) -> Path:
+        return self.data_dir / "bundles"
+
+    @property
     def corpus_dir(self) -> Path:
         return self.data_dir / "corpus"

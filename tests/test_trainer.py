@@ -1,0 +1,142 @@
+"""The trainer on a tiny real corpus: every variant, reproducibility, resume, and the bundle round trip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from index.catalogue.db import Catalogue
+from index.ingest import ingest
+from model.bundle import Bundle, UnknownTagsError
+from model.cache import FeatureCache
+from model.config import VARIANTS
+from tests.conftest import make_corpus, run_cli, tone, write_jsonl
+from trainer.bundle_writer import write_training_bundle
+from trainer.config import TrainConfig
+from trainer.data import DataError, load_training_data
+from trainer.loop import train
+
+TINY = TrainConfig(epochs=1, batch_size=8, word_vector_epochs=5, val_fraction=0.3)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """A data dir with 24 ingested clips (8 tag words, each on 3 clips) and their features."""
+    root = tmp_path_factory.mktemp("corpus")
+    records = make_corpus(root / "audio", n=24)
+    cat = Catalogue(f"sqlite:///{root / 'data' / 'catalogue.db'}")
+    ingest(
+        cat,
+        root / "audio",
+        write_jsonl(root / "m.jsonl", records),
+        FeatureCache(root / "data/cache/features"),
+        progress=False,
+    )
+    cat.close()
+    return root
+
+
+@pytest.fixture(scope="module")
+def data(corpus: Path):
+    cat = Catalogue(f"sqlite:///{corpus / 'data' / 'catalogue.db'}")
+    yield load_training_data(cat, FeatureCache(corpus / "data/cache/features"), val_fraction=0.3)
+    cat.close()
+
+
+def _weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_training_data(data) -> None:
+    assert len(data.train) + len(data.val) == 24 and len(data.val) >= 2
+    assert data.train.patches.shape[1:] == (96, 96) and data.train.patches.dtype == np.float16
+    assert data.train.patches.min() >= 0 and data.train.patches.max() <= 1
+    assert "field" not in data.vocabulary  # on every clip: dropped by the 70 % rule
+    assert all(1 <= len(t) <= 10 for t in data.train.tags)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_every_variant_trains_one_epoch(name: str, data, tmp_path: Path) -> None:
+    result = train(data, replace(TINY, variant=name), tmp_path / "run", progress=False)
+    [epoch] = result.history
+    assert np.isfinite(epoch["train"]["loss"]) and "recall@10" in epoch["val"]
+    assert result.word_vectors.vector_size == VARIANTS[name].word_dim
+
+
+def test_losses_fall_and_training_is_reproducible(data, tmp_path: Path) -> None:
+    cfg = replace(TINY, epochs=3)
+    a = train(data, cfg, tmp_path / "a", progress=False)
+    b = train(data, cfg, tmp_path / "b", progress=False)
+    assert a.history[-1]["train"]["recon_loss"] < a.history[0]["train"]["recon_loss"]
+    assert [h["train"] for h in a.history] == [h["train"] for h in b.history]
+    wa, wb = _weights(a.model), _weights(b.model)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_resume_continues_where_it_stopped(data, tmp_path: Path) -> None:
+    straight = train(data, replace(TINY, epochs=2), tmp_path / "straight", progress=False)
+    train(data, replace(TINY, epochs=1), tmp_path / "stopped", progress=False)
+    resumed = train(data, replace(TINY, epochs=2), tmp_path / "stopped", resume=True, progress=False)
+    assert [h["epoch"] for h in resumed.history] == [1, 2]
+    ws, wr = _weights(straight.model), _weights(resumed.model)
+    assert all(torch.equal(ws[k], wr[k]) for k in ws)
+
+
+def test_bundle_round_trip_in_a_fresh_process(data, corpus: Path, tmp_path: Path) -> None:
+    result = train(data, TINY, tmp_path / "run", progress=False)
+    cache = FeatureCache(corpus / "data/cache/features")
+    path = write_training_bundle(tmp_path / "bundles", data, TINY, result, cache.config)
+    assert {"manifest.json", "weights.safetensors", "word_vectors.kv", "vocabulary.json", "curves.png"} <= {
+        p.name for p in path.iterdir()
+    }
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["variant"] == "w2v-128-4h" and manifest["libraries"]["torch"]
+    assert manifest["corpus"]["train_clips"] == len(data.train)
+
+    bundle = Bundle(path, device="cpu")
+    wave = tone(330.0, 2.0, sr=44100)
+    z, phi = bundle.embed_audio(wave, 44100)
+    assert z.shape == (1152,) and phi.shape == (128,)
+    word = data.vocabulary.words[0]
+    emb = bundle.embed_tags([word.upper(), "qwxzv"])
+    assert emb.words == [word] and emb.unknown == ["qwxzv"]
+    with pytest.raises(UnknownTagsError):
+        bundle.embed_tags(["qwxzv", "the"])
+
+    np.save(tmp_path / "wave.npy", wave)
+    script = (
+        "import json, sys, numpy as np; from model.bundle import load\n"
+        f"b = load({str(path)!r}, device='cpu'); w = np.load({str(tmp_path / 'wave.npy')!r})\n"
+        "z, phi = b.embed_audio(w, 44100); t = b.embed_tags([sys.argv[1]])\n"
+        "print(json.dumps({'z': z.tolist(), 'phi': phi.tolist(), 'tags': t.vector.tolist()}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, word], capture_output=True, text=True, check=True)
+    fresh = json.loads(proc.stdout)
+    assert np.allclose(fresh["z"], z, atol=1e-5) and np.allclose(fresh["phi"], phi, atol=1e-5)
+    assert np.allclose(fresh["tags"], emb.vector, atol=1e-5)
+
+
+def test_train_command_end_to_end(corpus: Path, tmp_path: Path) -> None:
+    env = {"AUDIOTAG_DATA_DIR": str(corpus / "data")}
+    proc = run_cli("train", "--epochs", "1", "--batch-size", "8", "--variant", "w2v-128-mean", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "recall@10" in proc.stdout
+    bundles = list((corpus / "data" / "bundles").iterdir())
+    assert len(bundles) == 1 and (bundles[0] / "curves.png").stat().st_size > 0
+    bad = run_cli("train", "--variant", "w2v-7-9h", env=env)
+    assert bad.returncode == 2 and "unknown variant" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_empty_catalogue_is_a_clear_error(tmp_path: Path) -> None:
+    cat = Catalogue(f"sqlite:///{tmp_path / 'c.db'}")
+    with pytest.raises(DataError, match="ingest a corpus first"):
+        load_training_data(cat, FeatureCache(tmp_path / "f"))
+    proc = run_cli("train", env={"AUDIOTAG_DATA_DIR": str(tmp_path / "empty")})
+    assert proc.returncode == 2 and "ingest a corpus first" in proc.stderr

@@ -1,0 +1,76 @@
+"""Turn a finished training run into a model bundle with its manifest and curves."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from model.bundle import save_bundle
+from model.features import FeatureConfig
+from trainer.config import TrainConfig
+from trainer.data import TrainingData
+from trainer.loop import TrainResult
+from trainer.plots import plot_curves
+
+LIBRARIES = ("audiotag", "torch", "torchaudio", "gensim", "numpy", "soundfile", "soxr", "safetensors")
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def new_version_id(variant: str, result: TrainResult) -> str:
+    """`<variant>-<UTC time>-<6 hex of the weights>`: sortable and unique."""
+    h = hashlib.sha1()
+    for v in result.model.state_dict().values():
+        h.update(v.detach().cpu().numpy().tobytes())
+    return f"{variant}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{h.hexdigest()[:6]}"
+
+
+def write_training_bundle(
+    out_root: Path, data: TrainingData, cfg: TrainConfig, result: TrainResult, features: FeatureConfig
+) -> Path:
+    """bundles/<version>/ with weights, vectors, vocabulary, manifest and curves.png."""
+    version_id = new_version_id(cfg.variant, result)
+    last = result.history[-1] if result.history else {}
+    manifest = {
+        "version": version_id,
+        "variant": cfg.variant,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "train_config": cfg.to_dict(),
+        "word_vectors": {
+            "kind": cfg.word_vectors,
+            "epochs": cfg.word_vector_epochs,
+            "words": len(result.word_vectors.key_to_index),
+        },
+        "corpus": data.summary,
+        "curves": result.history,
+        "metrics": {
+            "val": last.get("val", {}),
+            "train": last.get("train", {}),
+            "train_seconds": round(result.seconds, 1),
+            "samples_per_s": round(result.samples_per_s, 1),
+        },
+        "libraries": library_versions(),
+    }
+    path = save_bundle(
+        out_root / version_id,
+        result.model,
+        result.word_vectors,
+        data.vocabulary,
+        features,
+        data.scaler,
+        manifest,
+    )
+    if result.history:
+        plot_curves(result.history, path / "curves.png", f"{cfg.variant}: {version_id}")
+    return path

@@ -1,0 +1,50 @@
+"""A training checkpoint: one safetensors file of tensors plus a JSON sidecar readable without torch."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from model.cache import write_json_atomic
+
+TENSORS, SIDECAR, OPTIMIZER = "checkpoint.safetensors", "checkpoint.json", "optimizer.pt"
+
+
+def save_checkpoint(
+    run_dir: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    shuffle: torch.Generator,
+    info: dict,
+) -> None:
+    """Model tensors and RNG states, optimizer state, then the sidecar last: it marks the checkpoint whole."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors["rng.shuffle"] = shuffle.get_state()
+    _atomic(run_dir / TENSORS, lambda p: save_file(tensors, str(p)))
+    _atomic(run_dir / OPTIMIZER, lambda p: torch.save(optimizer.state_dict(), p))
+    write_json_atomic(run_dir / SIDECAR, info)
+
+
+def load_checkpoint(
+    run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, shuffle: torch.Generator
+) -> dict | None:
+    """Restore what save_checkpoint wrote; None when the run has no checkpoint."""
+    if not (run_dir / SIDECAR).is_file():
+        return None
+    tensors = load_file(str(run_dir / TENSORS))
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    torch.set_rng_state(tensors["rng.torch"])
+    shuffle.set_state(tensors["rng.shuffle"])
+    optimizer.load_state_dict(torch.load(run_dir / OPTIMIZER, weights_only=True))
+    return json.loads((run_dir / SIDECAR).read_text())
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)

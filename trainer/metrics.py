@@ -1,0 +1,25 @@
+"""Retrieval figures on embeddings: recall@k and mAP@k of each query's own item."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def own_item_ranks(queries: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Rank (0 = first) of item i among all items for query i; queries, items (N, D) L2-normalised."""
+    scores = queries @ items.T  # (N, N) cosine
+    own = np.diag(scores)[:, None]
+    return (scores > own).sum(axis=1)  # ties count in the query's favour
+
+
+def retrieval_metrics(queries: np.ndarray, items: np.ndarray, ks: tuple[int, ...] = (1, 5, 10)) -> dict:
+    """recall@k (own item in the top k), mAP@10 (one relevant item: 1/rank) and chance levels."""
+    n = len(queries)
+    if n == 0:
+        return {}
+    ranks = own_item_ranks(queries, items)
+    out = {f"recall@{k}": float((ranks < k).mean()) for k in ks}
+    out["map@10"] = float(np.where(ranks < 10, 1.0 / (ranks + 1), 0.0).mean())
+    out.update({f"chance_recall@{k}": min(1.0, k / n) for k in ks})
+    out["n"] = n
+    return out
