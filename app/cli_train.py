@@ -85,8 +85,8 @@ def _print_result(path: Path, result) -> None:
                 f"{val[f'recall@{k}']:.3f} (chance {val[f'chance_recall@{k}']:.3f})",
             )
     table.add_row("throughput", f"{result.samples_per_s:.0f} samples/s")
-    table.add_row("bundle", str(path))
     console.print(table)
+    console.print(f"bundle: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

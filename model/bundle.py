@@ -88,7 +88,7 @@ class Bundle:
     """A trained model ready for inference: audio → (z_a, φ_a), tags → φ_w, batched, CPU or CUDA."""
 
     def __init__(self, path: Path, device: str = "auto", batch_size: int = 256) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         if not (self.path / MANIFEST).is_file():
             raise BundleError(f"not a model bundle (no {MANIFEST}): {self.path}")
         try:
