@@ -1,0 +1,1 @@
+"""Evaluation: downstream tasks, baselines, retrieval, tagging and zero-shot figures."""
