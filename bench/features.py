@@ -16,10 +16,9 @@ from pathlib import Path
 
 from bench.report import markdown_table, show, write_section
 from model.analysis import analyse_many
-from model.audio import AudioLimits
+from model.audio import AUDIO_SUFFIXES, AudioLimits
 from model.features import FeatureConfig
 
-AUDIO = {".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff"}
 KINDS = [("wav", 44100, 2), ("flac", 48000, 1), ("ogg", 44100, 2), ("mp3", 22050, 1)]
 
 
@@ -69,7 +68,7 @@ def main() -> None:
         synthetic = make_clips(Path(tmp), args.clips, args.seconds)
         sets = [(f"synthetic: {args.clips} × {args.seconds:g} s, mixed", synthetic)]
         if args.corpus:
-            real = sorted(p for p in args.corpus.rglob("*") if p.suffix.lower() in AUDIO)
+            real = sorted(p for p in args.corpus.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
             sets.append((f"built-in corpus: {len(real)} files", real))
         rows = by_format(synthetic)
         for name, paths in sets:

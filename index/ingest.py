@@ -19,23 +19,9 @@ from index.catalogue.db import Catalogue
 from index.catalogue.models import Rejection, Sound, Source, Tag
 from index.metadata import SoundRecord, read_records
 from model.analysis import Analysis, analyse_many, file_hash
-from model.audio import AudioLimits
+from model.audio import AUDIO_SUFFIXES, AudioLimits
 from model.cache import FeatureCache
 
-AUDIO_SUFFIXES = {
-    ".wav",
-    ".wave",
-    ".flac",
-    ".ogg",
-    ".oga",
-    ".opus",
-    ".mp3",
-    ".aif",
-    ".aiff",
-    ".aifc",
-    ".au",
-    ".caf",
-}
 BATCH = 100
 
 

@@ -25,6 +25,10 @@ _MAGIC = [
     (0, b"caff", None, None, "caf"),
     (0, b"wvpk", None, None, "wavpack"),
 ]
+# File-name endings of the formats above, for finding audio in folders (content is still sniffed).
+AUDIO_SUFFIXES = frozenset(
+    {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".caf"}
+)
 SUPPORTED_FORMATS = {"wav", "aiff", "flac", "ogg", "opus", "mp3", "au", "caf"}
 
 

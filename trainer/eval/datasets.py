@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au"}
+from model.audio import AUDIO_SUFFIXES
+
 NSYNTH_DROPPED = {"synth_lead"}  # as the paper: too few acoustic examples
 
 
