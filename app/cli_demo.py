@@ -7,6 +7,7 @@ import typer
 from app import cli_corpus, cli_data, cli_train
 from app.console import console
 from app.runtime import Runtime
+from model.bundle import latest_bundle
 from model.config import DEFAULT_VARIANT
 from trainer.config import TrainConfig
 
@@ -26,11 +27,9 @@ def demo_cmd(
     console.rule("2/3  catalogue")
     ctx.invoke(cli_data.stats_cmd, ctx)
     console.rule("3/3  model")
-    bundles = (
-        sorted(rt.settings.bundles_dir.glob("*/manifest.json")) if rt.settings.bundles_dir.exists() else []
-    )
-    if bundles and not retrain:
-        console.print(f"model bundle already trained: {bundles[-1].parent} (--retrain to train again)")
+    bundle = latest_bundle(rt.settings.bundles_dir)
+    if bundle and not retrain:
+        console.print(f"model bundle already trained: {bundle} (--retrain to train again)")
         return
     ctx.invoke(
         cli_train.train_cmd,

@@ -180,6 +180,23 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def find_bundles(root: Path) -> list[Path]:
+    """Bundle folders under `root`, oldest first (by the creation time in their manifests)."""
+    found = []
+    for manifest in Path(root).glob(f"*/{MANIFEST}") if Path(root).is_dir() else []:
+        try:
+            created = json.loads(manifest.read_text()).get("created", "")
+        except (OSError, json.JSONDecodeError):
+            continue
+        found.append((created, manifest.parent.name, manifest.parent))
+    return [p for _, _, p in sorted(found)]
+
+
+def latest_bundle(root: Path) -> Path | None:
+    found = find_bundles(root)
+    return found[-1] if found else None
+
+
 def load(path: Path, device: str = "auto") -> Bundle:
     """Load a bundle folder for inference."""
     return Bundle(path, device)

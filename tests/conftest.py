@@ -94,3 +94,51 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subpro
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
     full_env = {**os.environ, **(env or {}), "COLUMNS": "200"}
     return subprocess.run([*cmd, *args], capture_output=True, text=True, env=full_env, timeout=timeout)
+
+
+def make_deb(
+    where: Path, package: str, files: dict[str, bytes], version: str = "1.0-1", compression: str = "xz"
+) -> Path:
+    """A real .deb built with dpkg-deb, named as in a Debian pool (the epoch's ':' as %3a)."""
+    pkg = where / f"{package}-root"
+    for rel, data in files.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_bytes(data)
+    (pkg / "DEBIAN").mkdir(parents=True)
+    (pkg / "DEBIAN/control").write_text(
+        f"Package: {package}\nVersion: {version}\nArchitecture: all\n"
+        "Maintainer: t <t@example.invalid>\nDescription: test package\n"
+    )
+    deb = where / f"{package}_{version.replace(':', '%3a')}_all.deb"
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", f"-Z{compression}", "--build", str(pkg), str(deb)],
+        check=True,
+        capture_output=True,
+    )
+    return deb
+
+
+@pytest.fixture(scope="session")
+def trained_data_dir(tmp_path_factory) -> Path:
+    """A data dir with 24 ingested clips and a model bundle trained on them for 2 epochs (read-only:
+    tests that change it work on a copy)."""
+    from index.catalogue.db import Catalogue
+    from index.ingest import ingest
+    from model.cache import FeatureCache
+    from trainer.bundle_writer import write_training_bundle
+    from trainer.config import TrainConfig
+    from trainer.data import load_training_data
+    from trainer.loop import train
+
+    root = tmp_path_factory.mktemp("trained")
+    data = root / "data"
+    records = make_corpus(root / "audio", n=24)
+    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+    cache = FeatureCache(data / "cache/features")
+    ingest(cat, root / "audio", write_jsonl(root / "m.jsonl", records), cache, progress=False)
+    cfg = TrainConfig(epochs=2, batch_size=8, word_vector_epochs=5, val_fraction=0.3)
+    training = load_training_data(cat, cache, val_fraction=cfg.val_fraction)
+    result = train(training, cfg, data / "runs" / cfg.variant)
+    write_training_bundle(data / "bundles", training, cfg, result, cache.config)
+    cat.close()
+    return data

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from index.corpus.build import build_packages
 from index.corpus.debian import CorpusError, iter_deb_files, package_version
 from index.corpus.heldout import group_key, in_heldout_half, is_heldout, sound_event_class
 from index.corpus.pathtags import is_candidate, path_tags
-from tests.conftest import run_cli, tone
+from tests.conftest import make_deb, run_cli, tone
 
 PACKAGE = "fakegame-data"
 ROOT = "usr/share/games/fakegame"
@@ -59,7 +58,6 @@ def _event_names() -> tuple[str, str]:
 
 def build_deb(where: Path, compression: str = "xz") -> Path:
     """A .deb with clips, a duplicate, a too-short clip, speech, a .pk3 and a DEP-5 copyright."""
-    pkg = where / "pkg"
     files = {
         f"{ROOT}/sounds/glass_break.wav": _wav(1.0, 1),
         f"{ROOT}/sounds/glass_twin.wav": _wav(1.0, 1),  # same bytes
@@ -75,21 +73,7 @@ def build_deb(where: Path, compression: str = "xz") -> Path:
         zf.writestr("sound/metal_hit.wav", _wav(0.8, 6))
         zf.writestr("music/theme.wav", _wav(0.8, 7))
     files[f"{ROOT}/base.pk3"] = zbuf.getvalue()
-    for rel, data in files.items():
-        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
-        (pkg / rel).write_bytes(data)
-    (pkg / "DEBIAN").mkdir()
-    (pkg / "DEBIAN/control").write_text(
-        f"Package: {PACKAGE}\nVersion: 1:1.0-2\nArchitecture: all\nMaintainer: t <t@example.invalid>\n"
-        "Description: test package\n"
-    )
-    deb = where / f"{PACKAGE}_1%3a1.0-2_all.deb"
-    subprocess.run(
-        ["dpkg-deb", "--root-owner-group", f"-Z{compression}", "--build", str(pkg), str(deb)],
-        check=True,
-        capture_output=True,
-    )
-    return deb
+    return make_deb(where, PACKAGE, files, version="1:1.0-2", compression=compression)
 
 
 @needs_dpkg
@@ -175,3 +159,10 @@ def test_path_tags_and_candidates() -> None:
     assert not is_candidate("sounds/voices/hello.wav")
     assert not is_candidate("music/theme.ogg")
     assert not is_candidate("readme.txt")
+
+
+def test_copyright_stanza_with_an_empty_license_field() -> None:
+    from index.corpus.copyright import parse_copyright
+
+    cf = parse_copyright("Files: *\nCopyright: someone\nLicense:\n\nFiles: a/*\nLicense: CC0-1.0\n")
+    assert [s.license for s in cf.stanzas] == ["unknown", "CC0-1.0"]

@@ -23,3 +23,25 @@ def retrieval_metrics(queries: np.ndarray, items: np.ndarray, ks: tuple[int, ...
     out.update({f"chance_recall@{k}": min(1.0, k / n) for k in ks})
     out["n"] = n
     return out
+
+
+def precision_recall_at_k(scores: np.ndarray, truth: list[set[int]], k: int = 5) -> dict:
+    """Tag suggestion: mean precision@k and recall@k of the top-k columns of scores (N, C)."""
+    if len(truth) == 0:
+        return {}
+    top = np.argsort(-scores, axis=1)[:, :k]  # (N, k)
+    hits = np.array([len(truth[i].intersection(top[i].tolist())) for i in range(len(truth))], float)
+    sizes = np.array([max(len(t), 1) for t in truth], float)
+    return {
+        f"precision@{k}": float((hits / k).mean()),
+        f"recall@{k}": float((hits / sizes).mean()),
+        "n": len(truth),
+    }
+
+
+def nearest_class_accuracy(
+    items: np.ndarray, classes: np.ndarray, labels: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Zero-shot: each item (N, D) takes its most similar class vector (C, D); (accuracy, predictions)."""
+    pred = np.argmax(items @ classes.T, axis=1)
+    return float((pred == labels).mean()), pred

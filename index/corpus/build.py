@@ -38,7 +38,7 @@ class PackageResult:
     skipped: Counter = field(default_factory=Counter)
 
 
-def _candidates(deb: Path) -> Iterator[tuple[str, bytes]]:
+def candidate_files(deb: Path) -> Iterator[tuple[str, bytes]]:
     """(path, bytes) of every candidate audio file in the package, archives opened."""
     for path, tar, member in iter_deb_files(deb):
         suffix = PurePosixPath(path).suffix.lower()
@@ -61,7 +61,7 @@ def extract_package(package: str, deb: Path, audio_dir: Path, seen: set[str]) ->
     result = PackageResult(package, package_version(deb))
     copyright = CopyrightFile()
     kept: list[tuple[str, Path, float]] = []
-    for path, data in _candidates(deb):
+    for path, data in candidate_files(deb):
         if path.endswith("/copyright"):
             if f"/doc/{package}/" in path:
                 copyright = parse_copyright(data.decode("utf-8", "replace"))

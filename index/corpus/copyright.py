@@ -67,7 +67,7 @@ def parse_copyright(text: str) -> CopyrightFile:
             stanzas.append(
                 Stanza(
                     files=fields["files"].split(),
-                    license=fields["license"].splitlines()[0].strip() or "unknown",
+                    license=next(iter(fields["license"].strip().splitlines()), "").strip() or "unknown",
                     copyright=fields.get("copyright", "").strip(),
                     source=fields.get("source", "").strip(),
                     comment=fields.get("comment", "").strip(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -16,6 +16,8 @@ class Accuracy:
     mean: float
     std: float
     runs: list[float]  # one accuracy per repeat, each averaged over the task's splits
+    test_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # rows predicted in a test split
+    predictions: np.ndarray = field(default_factory=lambda: np.zeros(0))  # first repeat's, for those rows
 
     def __str__(self) -> str:
         return f"{100 * self.mean:.1f} ± {100 * self.std:.1f}"
@@ -38,8 +40,16 @@ def repeated_accuracy(
     x: np.ndarray, y: np.ndarray, splits: list[tuple[str, list[int], list[int]]], repeats: int = 10
 ) -> Accuracy:
     """Mean ± std over `repeats` seeds of the accuracy averaged over every split (fold)."""
-    runs = [
-        float(np.mean([split_accuracy(x, y, tr, te, seed)[0] for _, tr, te in splits]))
-        for seed in range(repeats)
-    ]
-    return Accuracy(float(np.mean(runs)), float(np.std(runs)), runs)
+    runs, rows, preds = [], [], []
+    for seed in range(repeats):
+        accs = []
+        for _, tr, te in splits:
+            acc, pred = split_accuracy(x, y, tr, te, seed)
+            accs.append(acc)
+            if seed == 0:
+                rows.append(np.asarray(te))
+                preds.append(pred)
+        runs.append(float(np.mean(accs)))
+    return Accuracy(
+        float(np.mean(runs)), float(np.std(runs)), runs, np.concatenate(rows), np.concatenate(preds)
+    )

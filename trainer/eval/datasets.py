@@ -26,6 +26,7 @@ class LabelledClip:
     path: Path
     label: str
     fold: str  # a fold number, or "train" / "test"
+    tags: tuple[str, ...] = ()  # the clip's own tags, where the dataset has them
 
 
 @dataclass
@@ -113,7 +114,8 @@ def load_folder_per_class(root: Path, folds: int = 5) -> Task:
 
 
 def load_csv_manifest(path: Path, folds: int = 5) -> Task:
-    """A CSV with `path` and `label` columns and an optional `fold` (a number, or train/test)."""
+    """A CSV with `path` and `label` columns, an optional `fold` (a number, or train/test) and
+    optional space-separated `tags`; paths are relative to the CSV's folder."""
     path = _require(Path(path), "manifest")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -123,8 +125,11 @@ def load_csv_manifest(path: Path, folds: int = 5) -> Task:
         rows = list(reader)
     clips = [
         LabelledClip(
-            path.parent / r["path"], r["label"].strip(), (r.get("fold") or str(i % folds + 1)).strip()
+            path.parent / r["path"],
+            r["label"].strip(),
+            (r.get("fold") or str(i % folds + 1)).strip(),
+            tuple((r.get("tags") or "").split()),
         )
         for i, r in enumerate(rows)
     ]
-    return Task(path.stem, clips)
+    return Task(path.parent.name if path.name == "manifest.csv" else path.stem, clips)

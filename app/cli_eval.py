@@ -1,0 +1,153 @@
+"""`audiotag eval`: the MFCC baseline and each bundle on each task; a report with tables and figures."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from app.console import console, fail
+from app.runtime import Runtime
+from index.catalogue.models import Sound
+from index.corpus.debian import CorpusError
+from model.bundle import Bundle, BundleError, latest_bundle
+from model.cache import FeatureCache
+from trainer.eval.builtin import BUILTIN_TASKS, builtin_task
+from trainer.eval.catalogue import catalogue_figures
+from trainer.eval.datasets import (
+    DatasetError,
+    Task,
+    load_csv_manifest,
+    load_folder_per_class,
+    load_gtzan,
+    load_nsynth,
+    load_urbansound8k,
+)
+from trainer.eval.figures import task_figures
+from trainer.eval.report import classification_table, write_report
+from trainer.eval.run import EvalResult, evaluate_task
+
+CATALOGUE = "catalogue"
+DEFAULT_TASKS = [*BUILTIN_TASKS, CATALOGUE]
+DATASET_KINDS = ("urbansound8k", "gtzan", "nsynth", "folder", "csv")
+TASK_HELP = (
+    f"Repeatable. Built-in: {', '.join(BUILTIN_TASKS)}; '{CATALOGUE}' (retrieval and tag suggestion on "
+    "held-out catalogue clips); or a dataset you have: urbansound8k:DIR, gtzan:DIR (with "
+    "train_filtered.txt and test_filtered.txt), nsynth:DIR, folder:DIR (a folder per class), "
+    "csv:FILE (path,label[,fold][,tags]). "
+    "Default: every built-in task and the catalogue."
+)
+
+
+def dataset_task(spec: str) -> Task:
+    """A `kind:PATH` task spec → the loaded task."""
+    kind, _, where = spec.partition(":")
+    path = Path(where).expanduser()
+    if kind not in DATASET_KINDS or not where:
+        raise DatasetError(
+            f"unknown task {spec!r}: use {', '.join(DEFAULT_TASKS)}, or one of "
+            f"{', '.join(k + ':PATH' for k in DATASET_KINDS)}"
+        )
+    if kind == "urbansound8k":
+        return load_urbansound8k(path)
+    if kind == "gtzan":
+        return load_gtzan(path, path / "train_filtered.txt", path / "test_filtered.txt")
+    if kind == "nsynth":
+        return load_nsynth(path)
+    if kind == "folder":
+        return load_folder_per_class(path)
+    return load_csv_manifest(path)
+
+
+def _load_bundles(paths: list[Path], rt: Runtime) -> dict[str, Bundle]:
+    if not paths:
+        latest = latest_bundle(rt.settings.bundles_dir)
+        if latest is None:
+            fail("no model bundle: train one first (audiotag train), or name one with --bundle")
+        paths = [latest]
+    bundles = {}
+    for p in paths:
+        b = Bundle(p, rt.settings.device)
+        bundles[b.version] = b
+    if len({b.features for b in bundles.values()}) > 1:
+        fail("the bundles use different feature settings: evaluate them one at a time")
+    return bundles
+
+
+def eval_cmd(
+    ctx: typer.Context,
+    bundle: list[Path] = typer.Option([], help="A model bundle folder; repeatable. Default: the newest."),
+    task: list[str] = typer.Option([], help=TASK_HELP),
+    repeats: int = typer.Option(10, min=1, help="Classifier seeds per task (the paper: 10)."),
+    out: Path | None = typer.Option(None, help="Report folder (default: DATA_DIR/eval/<time>)."),
+    rebuild_tasks: bool = typer.Option(False, "--rebuild-tasks", help="Build the built-in tasks again."),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw the PNG figures."),
+) -> None:
+    """Evaluate model bundles the paper's way and beyond, and write a markdown report with figures."""
+    rt: Runtime = ctx.obj
+    names = task or DEFAULT_TASKS
+    try:
+        bundles = _load_bundles(bundle, rt)
+        cache = FeatureCache(rt.settings.cache_dir / "features", next(iter(bundles.values())).features)
+        tasks, abouts = [], {}
+        for spec in names:
+            if spec in BUILTIN_TASKS:
+                t, abouts[spec] = builtin_task(
+                    spec, rt.settings.data_dir / "tasks", rt.settings.debian_mirror, rebuild=rebuild_tasks
+                )
+                tasks.append(t)
+            elif spec != CATALOGUE:
+                tasks.append(dataset_task(spec))
+        _unique_names(tasks)
+        result = EvalResult(list(bundles))
+        with rt.catalogue.session() as s:
+            trained_on = frozenset(s.scalars(select(Sound.content_hash)))
+        for t in tasks:
+            console.print(f"[bold]{t.name}[/bold]: {len(t.clips)} clips, {len(t.classes)} classes")
+            result.tasks.append(
+                evaluate_task(
+                    t, bundles, cache, rt.limits, repeats, rt.settings.workers, exclude_hashes=trained_on
+                )
+            )
+        if CATALOGUE in names:
+            for name, b in bundles.items():
+                result.catalogue[name] = catalogue_figures(b, rt.catalogue, rt.feature_cache)
+    except (BundleError, DatasetError, CorpusError) as err:
+        fail(str(err))
+    folder = out or rt.settings.data_dir / "eval" / f"{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    pictures = {t.name: task_figures(t, folder / "figures") for t in result.tasks} if figures else {}
+    command = "audiotag eval " + " ".join(
+        [f"--task {shlex.quote(n)}" for n in task] + ([f"--repeats {repeats}"] if repeats != 10 else [])
+    )
+    report = write_report(result, bundles, folder, pictures, abouts, command.strip(), repeats)
+    _print_summary(result)
+    console.print(f"report: {report}")
+
+
+def _unique_names(tasks: list[Task]) -> None:
+    """Two tasks from folders of the same name get `-2`, `-3`: reports and figures are per name."""
+    seen: dict[str, int] = {}
+    for t in tasks:
+        seen[t.name] = seen.get(t.name, 0) + 1
+        if seen[t.name] > 1:
+            t.name = f"{t.name}-{seen[t.name]}"
+
+
+def _print_summary(result: EvalResult) -> None:
+    lines = classification_table(result)
+    if not result.tasks:
+        return
+    table = Table(title="downstream accuracy, % (mean ± std)")
+    for cell in lines[0].strip("|").split("|"):
+        table.add_column(cell.strip())
+    for line in lines[2:]:
+        table.add_row(*[c.strip() for c in line.strip("|").split("|")])
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_cmd)

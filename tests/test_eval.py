@@ -1,0 +1,112 @@
+"""Evaluation metrics on hand-computed cases, and `audiotag eval` end to end on a tiny real task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.bundle import Bundle
+from tests.conftest import run_cli, tone, write_audio
+from trainer.eval.zeroshot import class_words, zero_shot
+from trainer.metrics import nearest_class_accuracy, precision_recall_at_k, retrieval_metrics
+
+
+def test_precision_and_recall_at_k_by_hand() -> None:
+    scores = np.array([[0.9, 0.8, 0.1, 0.0], [0.1, 0.2, 0.3, 0.9]])
+    truth = [{0, 2}, {1}]
+    # clip 0: top-2 = {0, 1}, one hit of 2 → P 1/2, R 1/2; clip 1: top-2 = {3, 2}, no hit → P 0, R 0
+    out = precision_recall_at_k(scores, truth, k=2)
+    assert out["precision@2"] == pytest.approx(0.25) and out["recall@2"] == pytest.approx(0.25)
+
+
+def test_retrieval_metrics_by_hand() -> None:
+    items = np.eye(3)
+    queries = np.array([[1.0, 0, 0], [0, 0.6, 0.8], [0, 0.8, 0.6]])  # query 1 prefers item 2
+    out = retrieval_metrics(queries, items, ks=(1, 2))
+    # ranks: 0, 1, 1 → recall@1 1/3, recall@2 1, mAP@10 (1 + 1/2 + 1/2) / 3
+    assert out["recall@1"] == pytest.approx(1 / 3) and out["recall@2"] == 1.0
+    assert out["map@10"] == pytest.approx(2 / 3) and out["chance_recall@1"] == pytest.approx(1 / 3)
+
+
+def test_nearest_class_accuracy_by_hand() -> None:
+    classes = np.array([[1.0, 0.0], [0.0, 1.0]])
+    items = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
+    acc, pred = nearest_class_accuracy(items, classes, np.array([0, 1, 1]))
+    assert acc == pytest.approx(2 / 3) and pred.tolist() == [0, 1, 0]
+
+
+def test_class_names_become_query_words() -> None:
+    assert class_words("rain_thunder") == ["rain", "thunder"]
+    assert class_words("Farm-Animal") == ["farm", "animal"]
+
+
+@pytest.fixture(scope="module")
+def trained(trained_data_dir: Path) -> Path:
+    return trained_data_dir
+
+
+def _task(root: Path) -> Path:
+    """Two classes named by corpus tags, 10 tones each, as a folder per class and as a CSV with tags."""
+    rows = ["path,label,fold,tags"]
+    for label, base in (("glass", 2500.0), ("rain", 180.0)):
+        for i in range(10):
+            rel = f"{label}/{i}.wav"
+            (root / label).mkdir(parents=True, exist_ok=True)
+            write_audio(root / rel, tone(base + 40 * i, 0.6, seed=i), 22050)
+            rows.append(f"{rel},{label},{i % 5 + 1},{'engine door' if label == 'glass' else 'birds'}")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_zero_shot_scores_known_class_names(trained: Path) -> None:
+    bundle = Bundle(next((trained / "bundles").iterdir()), "cpu")
+    phi = np.eye(bundle.config.word_dim, dtype=np.float32)[:3]
+    zs = zero_shot(
+        bundle, phi, np.array(["glass", "rain", "no_such_word"]), ["glass", "rain", "no_such_word"]
+    )
+    assert zs is not None and zs.n == 2 and zs.chance == 0.5
+    assert zs.unknown_classes == ["no_such_word"] and 0.0 <= zs.accuracy <= 1.0
+
+
+def test_eval_command_end_to_end(trained: Path, tmp_path: Path) -> None:
+    task = _task(tmp_path / "task")
+    out = tmp_path / "report"
+    proc = run_cli(
+        "--data-dir", str(trained), "eval",
+        "--task", f"folder:{task}", "--task", f"csv:{task / 'manifest.csv'}", "--task", "catalogue",
+        "--repeats", "2", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = (out / "report.md").read_text()
+    assert "| MFCC (120-d) |" in report and " z_a (1152-d) |" in report
+    assert "tags φ_w" in report  # the CSV task has tags
+    assert "## Zero-shot classification" in report and "## Held-out catalogue clips" in report
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["tasks"]) == {"task", "task-2"}  # same folder name: made unique
+    for name, t in results["tasks"].items():
+        assert t["clips"] == 20 and len(t["accuracy"]["MFCC (120-d)"]["runs"]) == 2
+        for row in t["accuracy"].values():
+            assert 0.0 <= row["mean"] <= 1.0
+        assert all(zs and zs["n"] == 20 for zs in t["zero_shot"].values()), name
+    catalogue = next(iter(results["catalogue"].values()))
+    assert catalogue["retrieval"]["n"] >= 2 and 0 <= catalogue["tagging"]["precision@5"] <= 1
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert len(figures) == 6 and all((out / "figures" / f).stat().st_size > 1000 for f in figures)
+    assert "downstream accuracy" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--task", "nonsense"], "unknown task 'nonsense'"),
+        (["--task", "folder:/no/such/folder"], "dataset folder not found"),
+        (["--task", "csv:/no/such.csv"], "manifest not found"),
+        (["--bundle", "/no/such/bundle"], "not a model bundle"),
+    ],
+)
+def test_eval_bad_input_is_one_clear_line(trained: Path, args: list[str], message: str) -> None:
+    proc = run_cli("--data-dir", str(trained), "eval", *args, "--repeats", "1", "--no-figures")
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr

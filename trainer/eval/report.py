@@ -1,0 +1,217 @@
+"""The evaluation report: markdown tables in the shape of the paper's Table 1, figures, raw JSON."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from trainer.eval.builtin import BUILTIN_TASKS
+from trainer.eval.embed import SEEN_IN_TRAINING
+from trainer.eval.run import MFCC_ROW, EvalResult, TaskResult, bundle_row
+
+GOAL_POINTS = 5.0
+ANALOGUE_NOTE = (
+    "Built-in tasks (marked *) are analogues built from Debian packages, not the paper's datasets: "
+    "`instruments` stands in for NSynth, `sound-events` for UrbanSound8K, and `drums` has no "
+    "counterpart in the paper. Their figures are not comparable with the paper's Table 1."
+)
+
+TAGGING_NOTE = "Tag suggestion: the top 5 vocabulary tags of each method against the clip's real tags."
+ZERO_SHOT_NOTE = (
+    "Each class name, split into words, is embedded as a tag query (φ_w); every clip takes the class "
+    "whose φ_w is nearest its φ_a. Accuracy and chance in %; classes whose words have no word vector "
+    "are not scored."
+)
+
+
+def _task_label(name: str) -> str:
+    return f"{name}*" if name in BUILTIN_TASKS else name
+
+
+def classification_table(result: EvalResult) -> list[str]:
+    tasks = result.tasks
+    rows = list(dict.fromkeys(r for t in tasks for r in t.accuracy))
+    head = "| embedding | " + " | ".join(_task_label(t.name) for t in tasks) + " |"
+    lines = [head, "|" + "---|" * (len(tasks) + 1)]
+    for row in rows:
+        cells = [str(t.accuracy[row]) if row in t.accuracy else "–" for t in tasks]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def goal_table(result: EvalResult, bundles: dict) -> list[str]:
+    lines = ["| task | embedding | MFCC | learned | Δ points | ≥ 5 points |", "|---|---|---|---|---|---|"]
+    for t in result.tasks:
+        for name, bundle in bundles.items():
+            row = bundle_row(name, bundle)
+            if row not in t.accuracy:
+                continue
+            delta = 100 * (t.accuracy[row].mean - t.accuracy[MFCC_ROW].mean)
+            met = "yes" if delta >= GOAL_POINTS else "**no**"
+            lines.append(
+                f"| {_task_label(t.name)} | {name} | {t.accuracy[MFCC_ROW]} | {t.accuracy[row]} | "
+                f"{delta:+.1f} | {met} |"
+            )
+    return lines
+
+
+def zero_shot_table(result: EvalResult) -> list[str]:
+    lines = ["| task | bundle | accuracy | chance | clips | classes scored |", "|---|---|---|---|---|---|"]
+    for t in result.tasks:
+        for name, zs in t.zero_shot.items():
+            if zs is None:
+                lines.append(
+                    f"| {_task_label(t.name)} | {name} | – | – | 0 | no class name has a word vector |"
+                )
+                continue
+            missing = f" (no vector: {', '.join(zs.unknown_classes)})" if zs.unknown_classes else ""
+            lines.append(
+                f"| {_task_label(t.name)} | {name} | {100 * zs.accuracy:.1f} | {100 * zs.chance:.1f} | "
+                f"{zs.n} | {len(zs.classes)}/{len(t.classes)}{missing} |"
+            )
+    return lines
+
+
+def catalogue_tables(result: EvalResult) -> list[str]:
+    lines = [
+        "| bundle | clips | recall@1 | recall@5 | recall@10 | mAP@10 | chance recall@10 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    tagging = [
+        "| bundle | clips | method | precision@5 | recall@5 |",
+        "|---|---|---|---|---|",
+    ]
+    for name, fig in result.catalogue.items():
+        if fig is None:
+            lines.append(f"| {name} | 0 | – | – | – | – | – |")
+            continue
+        r = fig.retrieval
+        lines.append(
+            f"| {name} | {r['n']} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r['recall@10']:.3f} | "
+            f"{r['map@10']:.3f} | {r['chance_recall@10']:.3f} |"
+        )
+        methods = {
+            "φ_a · φ_w of each tag": fig.tagging,
+            "tags of the 10 nearest training clips (z_a)": fig.tagging_neighbours,
+            "the 5 most frequent tags (floor)": fig.tagging_popularity,
+        }
+        for method, g in methods.items():
+            if g:
+                tagging.append(
+                    f"| {name} | {g['n']} | {method} | {g['precision@5']:.3f} | {g['recall@5']:.3f} |"
+                )
+    return (
+        ["Text→audio retrieval (each clip's own tags as the query, among all held-out clips):", ""]
+        + lines
+        + [
+            "",
+            TAGGING_NOTE,
+            "",
+        ]
+        + tagging
+    )
+
+
+def task_notes(t: TaskResult, about: dict | None) -> list[str]:
+    counts = {c: int((t.labels == c).sum()) for c in t.classes}
+    per_class = ", ".join(f"{c} {n}" for c, n in counts.items())
+    line = f"- **{_task_label(t.name)}**: {len(t.labels)} clips, {len(t.classes)} classes ({per_class})"
+    seen = sum(1 for _, why in t.failures if why == SEEN_IN_TRAINING)
+    if seen:
+        line += f"; {seen} clip(s) left out because the same audio is in the training catalogue"
+    if len(t.failures) > seen:
+        line += f"; {len(t.failures) - seen} clip(s) could not be decoded and were left out"
+    out = [line + "."]
+    if about:
+        sources = ", ".join(f"{k} {v}" for k, v in about.get("built_from", {}).items())
+        out.append(f"  Built from {sources}; {about.get('folds', '')}.")
+    for row, n in t.clips_used.items():
+        if n != len(t.labels):
+            out.append(f"  `{row}` uses the {n} clips that have at least one known tag.")
+    return out
+
+
+def write_report(
+    result: EvalResult,
+    bundles: dict,
+    out: Path,
+    figures: dict[str, list[Path]],
+    abouts: dict[str, dict],
+    command: str,
+    repeats: int,
+) -> Path:
+    """report.md and results.json in `out`; figure paths are written relative to it."""
+    out.mkdir(parents=True, exist_ok=True)
+    md = [
+        f"# audiotag evaluation, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Command: `{command}` on {platform.machine()} / {platform.processor() or platform.system()}.",
+        "",
+        "Bundles: "
+        + ", ".join(f"`{n}` ({b.manifest.get('variant', '?')})" for n, b in bundles.items())
+        + ".",
+        "",
+        "## Downstream classification (the paper's protocol)",
+        "",
+        f"Accuracy in % (mean ± std over {repeats} seeds) of an MLP with one hidden layer of 256 units on "
+        "embeddings standardised with training-split statistics; each figure is averaged over the task's "
+        "folds. z_a is the audio encoder's output mean-pooled over non-overlapping 96-frame patches.",
+        "",
+        *classification_table(result),
+        "",
+        ANALOGUE_NOTE,
+        "",
+        "### Against the goal: the learned embedding beats MFCC by at least 5 points",
+        "",
+        *goal_table(result, bundles),
+        "",
+        "## Zero-shot classification",
+        "",
+        ZERO_SHOT_NOTE,
+        "",
+        *zero_shot_table(result),
+        "",
+    ]
+    if result.catalogue:
+        md += [
+            "## Held-out catalogue clips",
+            "",
+            "The bundles' validation clips (a hash of each sound id: never trained on).",
+            "",
+            *catalogue_tables(result),
+            "",
+        ]
+    md += ["## Tasks", ""]
+    for t in result.tasks:
+        md += task_notes(t, abouts.get(t.name))
+    md += ["", "## Figures", ""]
+    for t in result.tasks:
+        for path in figures.get(t.name, []):
+            md.append(f"![{path.stem}]({path.relative_to(out).as_posix()})")
+        md.append("")
+    report = out / "report.md"
+    report.write_text("\n".join(md))
+    (out / "results.json").write_text(json.dumps(_raw(result), indent=1))
+    return report
+
+
+def _raw(result: EvalResult) -> dict:
+    return {
+        "bundles": result.bundles,
+        "tasks": {
+            t.name: {
+                "clips": len(t.labels),
+                "classes": t.classes,
+                "failures": len(t.failures),
+                "accuracy": {
+                    r: {"mean": a.mean, "std": a.std, "runs": a.runs} for r, a in t.accuracy.items()
+                },
+                "zero_shot": {n: asdict(z) if z else None for n, z in t.zero_shot.items()},
+            }
+            for t in result.tasks
+        },
+        "catalogue": {n: asdict(f) if f else None for n, f in result.catalogue.items()},
+    }
