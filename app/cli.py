@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from app import cli_corpus, cli_data, cli_demo, cli_train
+from app import cli_corpus, cli_data, cli_demo, cli_eval, cli_index, cli_train
 from app.console import fail
 from app.runtime import Runtime
 from app.settings import Settings
@@ -21,6 +21,8 @@ app = typer.Typer(
 app.add_typer(cli_corpus.app, name="corpus")
 cli_data.register(app)
 cli_train.register(app)
+cli_eval.register(app)
+cli_index.register(app)
 cli_demo.register(app)
 
 

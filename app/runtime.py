@@ -7,6 +7,8 @@ from functools import cached_property
 
 from app.settings import Settings
 from index.catalogue.db import Catalogue
+from index.indexer import Corpus, IndexOptions
+from index.jobs import JobStore
 from model.audio import AudioLimits
 from model.cache import FeatureCache
 from model.features import FeatureConfig
@@ -23,6 +25,19 @@ class Runtime:
     @cached_property
     def feature_cache(self) -> FeatureCache:
         return FeatureCache(self.settings.cache_dir / "features", FeatureConfig())
+
+    @property
+    def corpus(self) -> Corpus:
+        return Corpus(self.catalogue, self.feature_cache, self.limits, self.settings.workers)
+
+    @property
+    def index_options(self) -> IndexOptions:
+        s = self.settings
+        return IndexOptions(s.index_factory, s.index_shard_size, s.index_nprobe, s.index_ef_search)
+
+    @cached_property
+    def jobs(self) -> JobStore:
+        return JobStore(self.catalogue)
 
     @property
     def limits(self) -> AudioLimits:

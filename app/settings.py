@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     max_channels: int = Field(default=32, gt=0)
     silence_rms: float = Field(default=1e-4, ge=0, description="Clips whose RMS is below this are silent.")
 
+    index_factory: str = Field(
+        default="Flat", description="FAISS factory string of new indices: Flat, HNSW32, IVF1024,SQ8 …"
+    )
+    index_nprobe: int = Field(default=16, ge=1, description="IVF lists searched per query.")
+    index_ef_search: int = Field(default=64, ge=1, description="HNSW candidate list size per query.")
+    index_shard_size: int = Field(default=1024, ge=1, description="Sounds per shard of an index build.")
+
     debian_mirror: str | None = Field(
         default=None, description="Base URL of a Debian mirror, used only where apt-get is absent."
     )
@@ -53,6 +60,10 @@ class Settings(BaseSettings):
     @property
     def bundles_dir(self) -> Path:
         return self.data_dir / "bundles"
+
+    @property
+    def indices_dir(self) -> Path:
+        return self.data_dir / "indices"
 
     @property
     def corpus_dir(self) -> Path:

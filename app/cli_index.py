@@ -1,0 +1,189 @@
+"""`audiotag index …`, `audiotag jobs …` and `audiotag delete`: build, update and publish indices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlalchemy import or_, select
+from tqdm import tqdm
+
+from app.console import console, fail
+from app.runtime import Runtime
+from index import versions
+from index.catalogue.models import Sound
+from index.jobs import JobError, JobView
+from index.reindex import ReindexError, new_reindex_job, run_reindex
+
+index_app = typer.Typer(help="Build, update, list and publish search indices.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Batch jobs (reindex) and their state.", no_args_is_help=True)
+
+
+def _run(rt: Runtime, mode: str, **params) -> JobView:
+    """Queue a reindex job and run it here, with a progress bar; one red line if it fails."""
+    reaped = rt.jobs.reap_stale()
+    for job_id in reaped:
+        console.print(f"job {job_id}: its worker had stopped; marked failed")
+    try:
+        job_id = new_reindex_job(rt.jobs, mode, **params)
+    except ReindexError as err:
+        fail(str(err))
+    console.print(f"job {job_id}: {mode} index")
+    with tqdm(total=100, desc=f"job {job_id}", unit="%", bar_format="{l_bar}{bar}| {postfix}") as bar:
+
+        def report(progress: float, message: str) -> None:
+            bar.n = round(100 * progress)
+            bar.set_postfix_str(message)
+
+        job = run_reindex(
+            rt.jobs, job_id, rt.corpus, rt.settings.bundles_dir, rt.settings.indices_dir,
+            rt.index_options, rt.settings.device, report,
+        )  # fmt: skip
+    if job.state != "done":
+        fail(f"job {job.id} failed: {job.error}")
+    return job
+
+
+def build_cmd(
+    ctx: typer.Context,
+    bundle: Path | None = typer.Option(None, help="Model bundle folder (default: the newest)."),
+    factory: str | None = typer.Option(None, help="FAISS factory string (env AUDIOTAG_INDEX_FACTORY)."),
+    shard_size: int | None = typer.Option(None, min=1, help="Sounds per shard (resume granularity)."),
+    publish: bool = typer.Option(True, "--publish/--no-publish", help="Serve the new version at once."),
+) -> None:
+    """Embed every sound with a model bundle and write a new index version (resumes a killed build)."""
+    rt: Runtime = ctx.obj
+    if bundle is not None and not (bundle / "manifest.json").is_file():
+        fail(f"not a model bundle (no manifest.json): {bundle}")
+    job = _run(rt, "build", bundle=str(bundle) if bundle else None, factory=factory,
+               shard_size=shard_size, publish=publish)  # fmt: skip
+    _print_result(job)
+
+
+def update_cmd(
+    ctx: typer.Context,
+    publish: bool = typer.Option(True, "--publish/--no-publish", help="Serve the new version at once."),
+) -> None:
+    """Add sounds ingested since the served index was built and drop deleted ones, without a rebuild."""
+    rt: Runtime = ctx.obj
+    if versions.current_version(rt.settings.indices_dir) is None:
+        fail("no index is published: run `audiotag index build` first")
+    job = _run(rt, "update", publish=publish)
+    if job.result and job.result.get("version") is None:
+        console.print("the index is up to date: nothing added or removed")
+        return
+    _print_result(job)
+
+
+def _print_result(job: JobView) -> None:
+    r = job.result or {}
+    table = Table(title=f"job {job.id}", show_header=False)
+    for key in ("version", "published", "bundle", "added", "removed", "shards", "shards_reused",
+                "audio_seconds", "read_s", "embed_s", "build_s"):  # fmt: skip
+        if key in r:
+            table.add_row(key, str(r[key]))
+    if job.seconds:
+        table.add_row("seconds", f"{job.seconds:.1f}")
+        if r.get("audio_seconds"):
+            table.add_row("× real time", f"{r['audio_seconds'] / job.seconds:,.0f}")
+    console.print(table)
+
+
+def list_cmd(ctx: typer.Context) -> None:
+    """Index versions on disk; the served one is marked."""
+    rt: Runtime = ctx.obj
+    found = versions.list_versions(rt.settings.indices_dir)
+    if not found:
+        console.print("no index version yet: run `audiotag index build`")
+        return
+    table = Table(title="index versions")
+    for col in ("version", "served", "sounds", "tags", "factory", "bundle", "built"):
+        table.add_column(col)
+    for v in found:
+        table.add_row(
+            v["version"], "yes" if v["current"] else "", str(v["counts"]["sounds"]), str(v["counts"]["tags"]),
+            v["factory"], v["bundle_version"], v["built_at"],
+        )  # fmt: skip
+    console.print(table)
+
+
+def publish_cmd(
+    ctx: typer.Context, version: str = typer.Argument(..., help="An index version (index list).")
+) -> None:
+    """Serve another index version (one atomic switch); the one served before stays on disk."""
+    rt: Runtime = ctx.obj
+    try:
+        previous = versions.publish(rt.settings.indices_dir, version)
+    except versions.IndexVersionError as err:
+        fail(str(err))
+    console.print(f"serving {version} (was {previous or 'nothing'})")
+
+
+def jobs_list_cmd(
+    ctx: typer.Context,
+    state: str | None = typer.Option(None, help="queued, running, done or failed."),
+    limit: int = typer.Option(20, min=1),
+) -> None:
+    """Recent jobs, newest first."""
+    rt: Runtime = ctx.obj
+    if state and state not in ("queued", "running", "done", "failed"):
+        fail(f"unknown state {state!r}: queued, running, done or failed")
+    rt.jobs.reap_stale()
+    table = Table(title="jobs")
+    for col in ("id", "kind", "state", "progress", "created", "seconds", "message / error"):
+        table.add_column(col)
+    for j in rt.jobs.list(limit, state):
+        table.add_row(
+            str(j.id), f"{j.kind} {j.params.get('mode', '')}".strip(), j.state, f"{100 * j.progress:.0f} %",
+            f"{j.created_at:%Y-%m-%d %H:%M:%S}", f"{j.seconds:.1f}" if j.seconds else "",
+            j.error or j.message or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+def jobs_show_cmd(
+    ctx: typer.Context, job_id: int = typer.Argument(..., help="A job id (jobs list).")
+) -> None:
+    """Everything about one job."""
+    rt: Runtime = ctx.obj
+    rt.jobs.reap_stale()
+    try:
+        job = rt.jobs.get(job_id)
+    except JobError as err:
+        fail(str(err))
+    table = Table(title=f"job {job.id}", show_header=False)
+    for key, value in job.to_dict().items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def delete_cmd(
+    ctx: typer.Context,
+    sound: str = typer.Argument(..., help="The sound's id or uid (source:id)."),
+) -> None:
+    """Delete a sound from the catalogue: searches stop returning it at once; `index update` drops it."""
+    rt: Runtime = ctx.obj
+    with rt.catalogue.session() as s, s.begin():
+        cond = [Sound.uid == sound] + ([Sound.id == int(sound)] if sound.isdigit() else [])
+        found = s.scalars(select(Sound).where(or_(*cond))).first()
+        if found is None:
+            fail(f"no sound {sound!r} in the catalogue")
+        if found.deleted_at is not None:
+            fail(f"sound {sound!r} is already deleted")
+        found.deleted_at = datetime.now(UTC)
+        sid, uid = found.id, found.uid
+    console.print(f"deleted sound {sid} ({uid})")
+
+
+def register(app: typer.Typer) -> None:
+    index_app.command("build")(build_cmd)
+    index_app.command("update")(update_cmd)
+    index_app.command("list")(list_cmd)
+    index_app.command("publish")(publish_cmd)
+    jobs_app.command("list")(jobs_list_cmd)
+    jobs_app.command("show")(jobs_show_cmd)
+    app.add_typer(index_app, name="index")
+    app.add_typer(jobs_app, name="jobs")
+    app.command("delete")(delete_cmd)

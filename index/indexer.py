@@ -1,0 +1,268 @@
+"""Embed every sound of the catalogue and write an index version: read → embed → write → build.
+
+- read: live sounds with their content hash, decoding (into the feature cache) any not decoded yet;
+- embed: the bundle's encoder over all non-overlapping patches of each clip, mean-pooled;
+- write: vectors and ids in shards of `shard_size` sounds, each saved atomically in the build's
+  work folder, so a build killed at any point resumes from its last finished shard;
+- build: FAISS indices of φ_a, z_a and the vocabulary's φ_w in a staging folder renamed into place.
+`update_version` adds what the catalogue gained and drops what it lost, without re-embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from index import vector_index, versions
+from index.catalogue.db import Catalogue
+from index.catalogue.models import Sound
+from index.features import build_features
+from model.audio import AudioLimits
+from model.bundle import Bundle
+from model.cache import FeatureCache
+
+Report = Callable[[float, str], None]
+
+
+def _quiet(progress: float, message: str) -> None:
+    pass
+
+
+@dataclass
+class IndexOptions:
+    factory: str = "Flat"
+    shard_size: int = 1024
+    nprobe: int = 16
+    ef_search: int = 64
+
+
+@dataclass
+class Corpus:
+    """Where sounds and their features come from."""
+
+    catalogue: Catalogue
+    cache: FeatureCache
+    limits: AudioLimits = field(default_factory=AudioLimits)
+    workers: int = 1
+
+
+@dataclass
+class Rows:
+    ids: np.ndarray  # (N,) int64 sound ids, ascending
+    hashes: list[str]
+    seconds: float  # total audio duration
+
+
+class IndexMismatchError(ValueError):
+    """The index was built with another bundle than the one asked for."""
+
+
+# --- read --------------------------------------------------------------------------------------
+def read_live(corpus: Corpus, report: Report = _quiet) -> Rows:
+    """Live sounds with features, decoding those the cache lacks first (undecodable ones are left out)."""
+    build_features(corpus.catalogue, corpus.cache, corpus.limits, corpus.workers, progress=False)
+    with corpus.catalogue.session() as s:
+        rows = s.execute(
+            select(Sound.id, Sound.content_hash, Sound.duration)
+            .where(Sound.deleted_at.is_(None))
+            .order_by(Sound.id)
+        ).all()
+    rows = [r for r in rows if r.content_hash in corpus.cache]
+    report(0.02, f"{len(rows)} sounds to index")
+    return Rows(
+        np.array([r.id for r in rows], np.int64),
+        [r.content_hash for r in rows],
+        float(sum(r.duration for r in rows)),
+    )
+
+
+# --- embed and write ---------------------------------------------------------------------------
+def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def embed_rows(bundle: Bundle, cache: FeatureCache, hashes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Content hashes → L2-normalised z_a (n, V) and φ_a (n, F)."""
+    if not hashes:
+        return (
+            np.zeros((0, bundle.config.latent_dim), np.float32),
+            np.zeros((0, bundle.config.word_dim), np.float32),
+        )
+    return bundle.embed_logmels([cache.get(h) for h in hashes])
+
+
+def build_key(bundle: Bundle, options: IndexOptions, rows: Rows) -> str:
+    h = hashlib.sha1(f"{bundle.version}|{options.shard_size}".encode())
+    h.update(rows.ids.tobytes())
+    h.update("".join(rows.hashes).encode())
+    return h.hexdigest()[:12]
+
+
+def embed_shards(
+    bundle: Bundle, cache: FeatureCache, rows: Rows, work: Path, shard_size: int, report: Report
+) -> tuple[list[Path], int]:
+    """Write shard-00000.npz … (ids, z_a, phi_a); shards already there are kept. (paths, reused)."""
+    work.mkdir(parents=True, exist_ok=True)
+    n_shards = max(1, -(-len(rows.ids) // shard_size))
+    paths, reused = [], 0
+    for k in range(n_shards):
+        path = work / f"shard-{k:05d}.npz"
+        paths.append(path)
+        if path.exists():
+            reused += 1
+            continue
+        part = slice(k * shard_size, (k + 1) * shard_size)
+        z, phi = embed_rows(bundle, cache, rows.hashes[part])
+        _save_npz_atomic(path, ids=rows.ids[part], z_a=z, phi_a=phi)
+        report(0.05 + 0.85 * (k + 1) / n_shards, f"embedded shard {k + 1}/{n_shards}")
+    return paths, reused
+
+
+def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    parts = [np.load(p) for p in paths]
+    return (
+        np.concatenate([p["ids"] for p in parts]),
+        np.concatenate([p["z_a"] for p in parts]),
+        np.concatenate([p["phi_a"] for p in parts]),
+    )
+
+
+# --- build --------------------------------------------------------------------------------------
+def tag_vectors(bundle: Bundle) -> tuple[list[str], np.ndarray]:
+    """The vocabulary words with a word vector and their single-tag φ_w (C, F)."""
+    words = [w for w in bundle.vocabulary.words if bundle.split_known([w])[0] == [w]]
+    if not words:
+        return [], np.zeros((0, bundle.config.word_dim), np.float32)
+    return words, bundle.embed_tag_sets([[w] for w in words])
+
+
+def write_tags(bundle: Bundle, staging: Path) -> int:
+    words, vectors = tag_vectors(bundle)
+    vector_index.write(vector_index.build(vectors, np.arange(len(words)), "Flat"), staging / versions.TAGS)
+    (staging / versions.TAG_WORDS).write_text(json.dumps(words))
+    return len(words)
+
+
+def _manifest(bundle: Bundle, options: IndexOptions, sounds: int, tags: int, **extra) -> dict:
+    return {
+        "bundle_version": bundle.version,
+        "variant": bundle.manifest.get("variant"),
+        "factory": options.factory,
+        "counts": {"sounds": sounds, "tags": tags},
+        "dims": {"phi_a": bundle.config.word_dim, "z_a": bundle.config.latent_dim},
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+def build_version(
+    bundle: Bundle,
+    corpus: Corpus,
+    root: Path,
+    options: IndexOptions = IndexOptions(),
+    report: Report = _quiet,
+) -> tuple[str, dict]:
+    """Embed every live sound and write a complete index version (not published). (version, timings)."""
+    t0 = time.perf_counter()
+    root.mkdir(parents=True, exist_ok=True)
+    rows = read_live(corpus, report)
+    t_read = time.perf_counter()
+    work = root / f".build-{build_key(bundle, options, rows)}"
+    shards, reused = embed_shards(bundle, corpus.cache, rows, work, options.shard_size, report)
+    t_embed = time.perf_counter()
+    ids, z, phi = load_shards(shards)
+    version = versions.new_version_id()
+    staging = versions.staging_dir(root, version)
+    try:
+        report(0.92, f"building {options.factory} indices of {len(ids)} sounds")
+        vector_index.write(vector_index.build(phi, ids, options.factory), staging / versions.AUDIO)
+        vector_index.write(vector_index.build(z, ids, options.factory), staging / versions.SIMILAR)
+        n_tags = write_tags(bundle, staging)
+        np.save(staging / versions.IDS, ids)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    t_build = time.perf_counter()
+    timings = {
+        "read_s": round(t_read - t0, 3),
+        "embed_s": round(t_embed - t_read, 3),
+        "build_s": round(t_build - t_embed, 3),
+        "shards": len(shards),
+        "shards_reused": reused,
+        "audio_seconds": round(rows.seconds, 1),
+    }
+    versions.commit_version(
+        root, staging, version, _manifest(bundle, options, len(ids), n_tags, timings=timings)
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return version, timings
+
+
+def check_bundle(manifest: dict, bundle: Bundle) -> None:
+    if manifest.get("bundle_version") != bundle.version:
+        raise IndexMismatchError(
+            f"index {manifest.get('version')} was built with the model {manifest.get('bundle_version')}, "
+            f"not {bundle.version}: build a new index with this model (audiotag index build)"
+        )
+
+
+def update_version(
+    bundle: Bundle,
+    corpus: Corpus,
+    root: Path,
+    options: IndexOptions = IndexOptions(),
+    report: Report = _quiet,
+) -> tuple[str | None, dict]:
+    """A new version from the served one plus new sounds, minus deleted ones; (None, …) when up to date."""
+    served = versions.current_dir(root)
+    manifest = versions.read_manifest(served)
+    check_bundle(manifest, bundle)
+    rows = read_live(corpus, report)
+    indexed = np.load(served / versions.IDS)
+    new = ~np.isin(rows.ids, indexed)
+    gone = indexed[~np.isin(indexed, rows.ids)]
+    summary = {"added": int(new.sum()), "removed": int(len(gone)), "parent": manifest["version"]}
+    if not new.any() and not len(gone):
+        return None, summary
+    z, phi = embed_rows(
+        bundle, corpus.cache, [h for h, is_new in zip(rows.hashes, new, strict=True) if is_new]
+    )
+    report(0.8, f"adding {summary['added']} sounds, removing {summary['removed']}")
+    version = versions.new_version_id()
+    staging = versions.staging_dir(root, version)
+    try:
+        for name, vectors in ((versions.AUDIO, phi), (versions.SIMILAR, z)):
+            index = vector_index.read(served / name)
+            vector_index.remove(index, gone)  # HNSW cannot remove: searches filter deleted sounds anyway
+            vector_index.add(index, vectors, rows.ids[new])
+            vector_index.write(index, staging / name)
+        for name in (versions.TAGS, versions.TAG_WORDS):
+            shutil.copy2(served / name, staging / name)
+        ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
+        np.save(staging / versions.IDS, ids)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    counts = manifest["counts"]
+    versions.commit_version(
+        root,
+        staging,
+        version,
+        _manifest(bundle, IndexOptions(manifest["factory"]), len(ids), counts["tags"], update=summary),
+    )
+    return version, summary

@@ -1,0 +1,95 @@
+"""A reindex job: build (or update) an index version and publish it, recorded in the jobs table.
+
+The same function runs from the CLI, from the service's in-process worker and from a separate
+`audiotag worker`; what it needs travels in the job's params, so any of them can run any job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index import versions
+from index.indexer import Corpus, IndexOptions, Report, build_version, update_version
+from index.jobs import JobStore, JobView, run_job
+from model.bundle import Bundle, latest_bundle
+
+KIND = "reindex"
+
+
+class ReindexError(ValueError):
+    """The job cannot start: no bundle, no published index to update, …"""
+
+
+def bundle_for(params: dict, bundles_dir: Path, indices_dir: Path) -> Path:
+    """The bundle a job names; for an update the served index's; else the newest."""
+    if params.get("bundle"):
+        return Path(params["bundle"])
+    if params.get("mode") == "update":
+        served = versions.read_manifest(versions.current_dir(indices_dir))
+        return Path(bundles_dir) / served["bundle_version"]
+    latest = latest_bundle(bundles_dir)
+    if latest is None:
+        raise ReindexError("no model bundle: train one first (audiotag train)")
+    return latest
+
+
+def new_reindex_job(store: JobStore, mode: str = "build", **params) -> int:
+    if mode not in ("build", "update"):
+        raise ReindexError(f"unknown reindex mode {mode!r}: build or update")
+    return store.create(KIND, {"mode": mode, **{k: v for k, v in params.items() if v is not None}})
+
+
+def reindex_work(
+    params: dict,
+    corpus: Corpus,
+    bundles_dir: Path,
+    indices_dir: Path,
+    options: IndexOptions,
+    device: str = "auto",
+):
+    """The job body for `run_job`: returns what the job made."""
+
+    def work(report: Report) -> dict:
+        bundle = Bundle(bundle_for(params, bundles_dir, indices_dir), device)
+        opts = IndexOptions(
+            factory=params.get("factory") or options.factory,
+            shard_size=int(params.get("shard_size") or options.shard_size),
+            nprobe=options.nprobe,
+            ef_search=options.ef_search,
+        )
+        if params.get("mode") == "update":
+            version, info = update_version(bundle, corpus, indices_dir, opts, report)
+        else:
+            version, info = build_version(bundle, corpus, indices_dir, opts, report)
+        published = None
+        if version and params.get("publish", True):
+            versions.publish(indices_dir, version)
+            published = version
+        return {"version": version, "published": published, "bundle": bundle.version, **info}
+
+    return work
+
+
+def run_reindex(
+    store: JobStore,
+    job_id: int,
+    corpus: Corpus,
+    bundles_dir: Path,
+    indices_dir: Path,
+    options: IndexOptions,
+    device: str = "auto",
+    report: Report | None = None,
+) -> JobView:
+    """Run a queued reindex job to its end (done or failed)."""
+    params = store.get(job_id).params
+    body = reindex_work(params, corpus, bundles_dir, indices_dir, options, device)
+
+    def work(beat: Report) -> dict:
+        def both(progress: float, message: str) -> None:
+            beat(progress, message)
+            if report:
+                report(progress, message)
+
+        return body(both)
+
+    return run_job(store, job_id, work)

@@ -1,0 +1,164 @@
+"""Search a published index version: by vector, by tags, by similar sound, and tags for audio.
+
+Every search filters its hits against the catalogue (sounds deleted since the build, and the
+caller's licence / duration / tag filters) and over-fetches until it has `k` hits that pass, or
+has looked at the whole index — so a selective filter still returns full pages.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
+
+from index import vector_index, versions
+from index.catalogue.db import Catalogue
+from index.catalogue.models import Sound, Tag, sound_tags
+from index.indexer import check_bundle
+from model.bundle import Bundle, TagEmbedding
+
+FIRST_FETCH_FACTOR = 3
+
+
+@dataclass(frozen=True)
+class Filters:
+    license: str | None = None  # a case-insensitive part of the licence: "cc0", "by-sa", "gpl"
+    min_duration: float | None = None  # seconds
+    max_duration: float | None = None
+    tag: str | None = None  # one of the sound's own tags, case-insensitive
+
+    @property
+    def empty(self) -> bool:
+        return self == Filters()
+
+
+@dataclass(frozen=True)
+class Hit:
+    sound_id: int
+    score: float  # cosine similarity
+
+
+class SoundNotIndexed(LookupError):
+    """The sound is not in the index (unknown, deleted, or added after the build)."""
+
+
+class SearchIndex:
+    """One index version, loaded, with the bundle it was built with and the catalogue."""
+
+    def __init__(
+        self, folder: Path, bundle: Bundle, catalogue: Catalogue, nprobe: int = 16, ef_search: int = 64
+    ) -> None:
+        self.folder = Path(folder)
+        self.manifest = versions.read_manifest(self.folder)
+        check_bundle(self.manifest, bundle)
+        self.bundle, self.catalogue = bundle, catalogue
+        self.audio = vector_index.read(self.folder / versions.AUDIO, nprobe, ef_search)
+        self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
+        self.tags = vector_index.read(self.folder / versions.TAGS)
+        self.tag_words: list[str] = json.loads((self.folder / versions.TAG_WORDS).read_text())
+
+    @classmethod
+    def open_current(cls, root: Path, bundle: Bundle, catalogue: Catalogue, **params) -> SearchIndex:
+        return cls(versions.current_dir(root), bundle, catalogue, **params)
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def size(self) -> int:
+        return int(self.manifest["counts"]["sounds"])
+
+    # --- the core: vector → filtered hits ------------------------------------------------------
+    def search_by_vector(
+        self,
+        vector: np.ndarray,
+        k: int = 10,
+        offset: int = 0,
+        filters: Filters = Filters(),
+        space: str = "audio",
+        exclude: frozenset[int] = frozenset(),
+    ) -> list[Hit]:
+        """Nearest sounds to a (D,) vector in `space` ("audio": φ_a, "similar": z_a)."""
+        index = self.audio if space == "audio" else self.similar
+        want = offset + k
+        fetch = want * FIRST_FETCH_FACTOR + len(exclude)
+        while True:
+            scores, ids = vector_index.search(index, vector[None, :], fetch)
+            found = [
+                (int(i), float(s))
+                for i, s in zip(ids[0], scores[0], strict=True)
+                if i >= 0 and i not in exclude
+            ]
+            allowed = self._allowed([i for i, _ in found], filters)
+            hits = [Hit(i, s) for i, s in found if i in allowed]
+            if len(hits) >= want or fetch >= index.ntotal:
+                return hits[offset:want]
+            fetch = min(fetch * 4, index.ntotal)
+
+    def _allowed(self, ids: list[int], filters: Filters) -> set[int]:
+        """The ids among `ids` of live sounds that pass the filters."""
+        if not ids:
+            return set()
+        q = select(Sound.id).where(Sound.id.in_(ids), Sound.deleted_at.is_(None))
+        if filters.license:
+            q = q.where(func.lower(Sound.license).contains(filters.license.lower()))
+        if filters.min_duration is not None:
+            q = q.where(Sound.duration >= filters.min_duration)
+        if filters.max_duration is not None:
+            q = q.where(Sound.duration <= filters.max_duration)
+        if filters.tag:
+            tagged = (
+                select(sound_tags.c.sound_id)
+                .join(Tag, Tag.id == sound_tags.c.tag_id)
+                .where(func.lower(Tag.name) == filters.tag.strip().lower())
+            )
+            q = q.where(Sound.id.in_(tagged))
+        with self.catalogue.session() as s:
+            return set(s.scalars(q))
+
+    # --- the four questions -------------------------------------------------------------------------
+    def search_by_tags(
+        self, words: list[str], k: int = 10, offset: int = 0, filters: Filters = Filters()
+    ) -> tuple[list[Hit], TagEmbedding]:
+        """Free-text tags → φ_w → sounds; UnknownTagsError when no word is known."""
+        query = self.bundle.embed_tags(words)
+        return self.search_by_vector(query.vector, k, offset, filters, "audio"), query
+
+    def stored_vector(self, sound_id: int) -> np.ndarray:
+        """A sound's z_a as indexed."""
+        try:
+            return self.similar.reconstruct(int(sound_id))
+        except RuntimeError:
+            raise SoundNotIndexed(f"sound {sound_id} is not in the index {self.version}") from None
+
+    def similar_to_sound(
+        self, sound_id: int, k: int = 10, offset: int = 0, filters: Filters = Filters()
+    ) -> list[Hit]:
+        vector = self.stored_vector(sound_id)
+        return self.search_by_vector(
+            vector, k, offset, filters, "similar", exclude=frozenset({int(sound_id)})
+        )
+
+    def similar_to_audio(
+        self,
+        waveform: np.ndarray,
+        sample_rate: int,
+        k: int = 10,
+        offset: int = 0,
+        filters: Filters = Filters(),
+    ) -> list[Hit]:
+        z, _ = self.bundle.embed_audio(waveform, sample_rate)
+        return self.search_by_vector(z, k, offset, filters, "similar")
+
+    def suggest_tags(self, waveform: np.ndarray, sample_rate: int, k: int = 10) -> list[tuple[str, float]]:
+        """The vocabulary tags nearest the clip's φ_a, with cosine scores."""
+        _, phi = self.bundle.embed_audio(waveform, sample_rate)
+        return self.tags_for_vector(phi, k)
+
+    def tags_for_vector(self, phi_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
+        scores, ids = vector_index.search(self.tags, phi_a[None, :], k)
+        return [(self.tag_words[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

@@ -1,0 +1,98 @@
+"""FAISS indices of L2-normalised vectors under inner product, with the sound ids as FAISS ids.
+
+The index type is a FAISS factory string (`Flat`, `HNSW32`, `IVF1024,SQ8`, `IVF4096,PQ32` …);
+types that need training are trained on a sample. Search parameters (nprobe for IVF, efSearch for
+HNSW) are applied after loading, whatever the type.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+TRAIN_SAMPLE = 100_000
+
+
+class IndexBuildError(ValueError):
+    """The factory string is invalid, or needs more vectors than there are."""
+
+
+def build(vectors: np.ndarray, ids: np.ndarray, factory: str = "Flat", seed: int = 0) -> faiss.Index:
+    """(N, D) float32 vectors and (N,) int64 ids → a searchable index (IDMap2 around `factory`)."""
+    n, dim = vectors.shape
+    try:
+        inner = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as err:
+        raise IndexBuildError(f"invalid FAISS factory string {factory!r}: {_first_line(err)}") from None
+    if not inner.is_trained:
+        if n == 0:
+            raise IndexBuildError(f"{factory} must be trained, and there are no vectors to train it on")
+        rng = np.random.default_rng(seed)
+        sample = vectors[rng.choice(n, min(n, TRAIN_SAMPLE), replace=False)] if n > TRAIN_SAMPLE else vectors
+        try:
+            inner.train(np.ascontiguousarray(sample, np.float32))
+        except RuntimeError as err:
+            raise IndexBuildError(
+                f"cannot train {factory} on {n} vectors ({_first_line(err)}): use Flat or a smaller IVF"
+            ) from None
+    index = faiss.IndexIDMap2(inner)
+    if n:
+        index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.ascontiguousarray(ids, np.int64))
+    return index
+
+
+def add(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> None:
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.ascontiguousarray(ids, np.int64))
+
+
+def remove(index: faiss.Index, ids: np.ndarray) -> bool:
+    """Remove ids where the type allows it (HNSW does not: searches filter those ids instead)."""
+    if not len(ids):
+        return True
+    try:
+        index.remove_ids(np.ascontiguousarray(ids, np.int64))
+    except RuntimeError:
+        return False
+    return True
+
+
+def set_search_params(index: faiss.Index, nprobe: int = 16, ef_search: int = 64) -> None:
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    ivf = faiss.try_extract_index_ivf(inner)
+    if ivf is not None:
+        ivf.nprobe = nprobe
+    if hasattr(inner, "hnsw"):
+        inner.hnsw.efSearch = ef_search
+
+
+def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(Q, D) → scores (Q, k) and ids (Q, k); missing hits have id -1."""
+    k = max(1, min(k, index.ntotal)) if index.ntotal else 1
+    if index.ntotal == 0:
+        q = len(queries)
+        return np.full((q, 1), -np.inf, np.float32), np.full((q, 1), -1, np.int64)
+    return index.search(np.ascontiguousarray(queries, np.float32), k)
+
+
+def write(index: faiss.Index, path: Path) -> None:
+    faiss.write_index(index, str(path))
+
+
+def read(path: Path, nprobe: int = 16, ef_search: int = 64) -> faiss.Index:
+    index = faiss.read_index(str(path))
+    set_search_params(index, nprobe, ef_search)
+    return index
+
+
+def _first_line(err: Exception) -> str:
+    """FAISS's reason without its C++ location: `could not parse index string X`."""
+    text = " ".join(str(err).split())
+    for pattern in (r"failed: (.+)", r"\.cpp:\d+: (.+)"):
+        m = re.search(pattern, text)
+        if m:
+            return m.group(1).strip()
+    return text or type(err).__name__

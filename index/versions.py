@@ -1,0 +1,109 @@
+"""Index versions on disk, and the atomic switch of what is served.
+
+    indices/<version>/      audio.faiss (φ_a), similar.faiss (z_a), tags.faiss (φ_w of the vocabulary),
+                            tags.json, ids.npy (sounds in the index), manifest.json
+    indices/current         a symbolic link to the served version, replaced with one rename
+    indices/.build-<key>/   the work folder of an unfinished build (shards of vectors)
+
+A version folder is written under a temporary name and renamed into place complete. Publishing
+points `current` at it with one rename; the version served before stays on disk until the next
+publish (so a rollback is one `publish` away); versions built before it are deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+CURRENT = "current"
+MANIFEST = "manifest.json"
+STALE_STAGING_S = 3600.0
+AUDIO, SIMILAR, TAGS, TAG_WORDS, IDS = "audio.faiss", "similar.faiss", "tags.faiss", "tags.json", "ids.npy"
+
+
+class IndexVersionError(LookupError):
+    """No such index version, or none published."""
+
+
+def new_version_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def staging_dir(root: Path, version: str) -> Path:
+    path = Path(root) / f".tmp-{version}"
+    path.mkdir(parents=True)
+    return path
+
+
+def commit_version(root: Path, staging: Path, version: str, manifest: dict) -> Path:
+    """Write the manifest into a complete staging folder and rename it into place."""
+    (staging / MANIFEST).write_text(json.dumps({**manifest, "version": version}, indent=2))
+    target = Path(root) / version
+    staging.rename(target)
+    return target
+
+
+def list_versions(root: Path) -> list[dict]:
+    """Manifests of every complete version, oldest first, each with `current` true or false."""
+    root = Path(root)
+    served = current_version(root)
+    out = []
+    for m in sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []:
+        if m.parent.name.startswith("."):
+            continue
+        try:
+            manifest = json.loads(m.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        out.append({**manifest, "current": m.parent.name == served})
+    return sorted(out, key=lambda d: d.get("built_at", ""))
+
+
+def current_version(root: Path) -> str | None:
+    link = Path(root) / CURRENT
+    return os.readlink(link) if link.is_symlink() else None
+
+
+def current_dir(root: Path) -> Path:
+    version = current_version(root)
+    if version is None:
+        raise IndexVersionError("no index is published: run `audiotag index build`")
+    return Path(root) / version
+
+
+def read_manifest(folder: Path) -> dict:
+    return json.loads((Path(folder) / MANIFEST).read_text())
+
+
+def publish(root: Path, version: str) -> str | None:
+    """Serve `version`; returns the version served before, which stays on disk. Versions older than
+    that one are deleted."""
+    root = Path(root)
+    if not (root / version / MANIFEST).is_file():
+        raise IndexVersionError(f"no complete index version {version!r} in {root}")
+    previous = current_version(root)
+    tmp = root / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
+    os.symlink(version, tmp)
+    os.replace(tmp, root / CURRENT)
+    _prune(root, keep={version, previous}, before=previous)
+    for stale in root.glob(".tmp-*"):  # left by a build killed while writing; a live one is younger
+        if time.time() - stale.stat().st_mtime > STALE_STAGING_S:
+            shutil.rmtree(stale, ignore_errors=True)
+    return previous
+
+
+def _prune(root: Path, keep: set[str | None], before: str | None) -> None:
+    """Delete versions built before `before` (the one served until now), except those in `keep`.
+
+    Versions built later and never published (`--no-publish`) are left alone."""
+    if before is None or not (root / before / MANIFEST).is_file():
+        return
+    limit = read_manifest(root / before).get("built_at", "")
+    for v in list_versions(root):
+        if v["version"] not in keep and v.get("built_at", "") < limit:
+            shutil.rmtree(root / v["version"], ignore_errors=True)

@@ -1,0 +1,240 @@
+"""The indexer: FAISS indices, versions and publishing, jobs, search with filters, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import vector_index, versions
+from index.catalogue.db import Catalogue
+from index.indexer import Corpus, IndexMismatchError, IndexOptions, build_version, update_version
+from index.jobs import JobStore, run_job
+from index.search import Filters, SearchIndex, SoundNotIndexed
+from model.bundle import Bundle, UnknownTagsError, latest_bundle
+from model.cache import FeatureCache
+from tests.conftest import run_cli, tone, write_audio, write_jsonl
+
+
+def _unit(n: int, d: int, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32", "IVF4,Flat", "SQ8", "PQ8"])
+def test_every_factory_finds_each_vector_itself(factory: str) -> None:
+    x = _unit(300, 32)
+    index = vector_index.build(x, np.arange(300) + 1000, factory)
+    vector_index.set_search_params(index, nprobe=4, ef_search=64)
+    scores, ids = vector_index.search(index, x[:20], 3)
+    assert (ids[:, 0] == np.arange(20) + 1000).mean() >= 0.9
+    assert scores.shape == (20, 3)
+
+
+def test_bad_factories_are_clear_errors() -> None:
+    with pytest.raises(vector_index.IndexBuildError, match="could not parse index string Bogus"):
+        vector_index.build(_unit(10, 8), np.arange(10), "Bogus")
+    with pytest.raises(vector_index.IndexBuildError, match="cannot train IVF64,Flat on 10 vectors"):
+        vector_index.build(_unit(10, 8), np.arange(10), "IVF64,Flat")
+
+
+def test_remove_where_supported() -> None:
+    x = _unit(50, 16)
+    flat, hnsw = vector_index.build(x, np.arange(50), "Flat"), vector_index.build(x, np.arange(50), "HNSW16")
+    assert vector_index.remove(flat, np.array([3])) and flat.ntotal == 49
+    assert not vector_index.remove(hnsw, np.array([3])) and hnsw.ntotal == 50
+
+
+def _version(root: Path, name: str) -> str:
+    staging = versions.staging_dir(root, name)
+    versions.commit_version(root, staging, name, {"built_at": name, "counts": {"sounds": 0, "tags": 0}})
+    return name
+
+
+def test_publish_switches_atomically_and_keeps_one_previous(tmp_path: Path) -> None:
+    with pytest.raises(versions.IndexVersionError, match="no index is published"):
+        versions.current_dir(tmp_path)
+    a, b, c = (_version(tmp_path, v) for v in ("20260101-a", "20260102-b", "20260103-c"))
+    assert versions.publish(tmp_path, a) is None
+    assert versions.publish(tmp_path, b) == a and versions.current_version(tmp_path) == b
+    assert (tmp_path / a).exists() and (tmp_path / c).exists()  # c is newer: not pruned
+    versions.publish(tmp_path, c)
+    assert not (tmp_path / a).exists() and (tmp_path / b).exists()
+    assert [v["version"] for v in versions.list_versions(tmp_path) if v["current"]] == [c]
+    with pytest.raises(versions.IndexVersionError, match="no complete index version"):
+        versions.publish(tmp_path, "nope")
+
+
+def test_jobs_are_claimed_once_and_dead_workers_are_reaped(tmp_path: Path) -> None:
+    store = JobStore(Catalogue(f"sqlite:///{tmp_path / 'c.db'}"))
+    job = store.create("reindex", {"mode": "build"})
+    assert store.claim(job, "w1") and not store.claim(job, "w2")
+    store.beat(job, 0.5, "half")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    other = store.create("reindex")
+    store.claim(other, f"{os.uname().nodename}:{dead.stdout.strip()}")
+    assert store.reap_stale() == [other]
+    assert "process is gone" in store.get(other).error and store.get(job).state == "running"
+    failing = store.create("reindex")
+    view = run_job(store, failing, lambda report: 1 / 0)
+    assert view.state == "failed" and "ZeroDivisionError" in view.error
+    done = run_job(store, store.create("reindex"), lambda report: {"ok": True})
+    assert done.state == "done" and done.result == {"ok": True} and done.progress == 1.0
+
+
+@pytest.fixture
+def data(trained_data_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained data dir."""
+    return Path(shutil.copytree(trained_data_dir, tmp_path / "data"))
+
+
+def _open(data: Path) -> tuple[Catalogue, Bundle, Corpus]:
+    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+    return (
+        cat,
+        Bundle(latest_bundle(data / "bundles"), "cpu"),
+        Corpus(cat, FeatureCache(data / "cache/features")),
+    )
+
+
+def test_search_api_with_filters_and_deletes(data: Path) -> None:
+    cat, bundle, corpus = _open(data)
+    version, timings = build_version(bundle, corpus, data / "indices", IndexOptions(shard_size=5))
+    assert timings["shards"] == 5 and timings["audio_seconds"] > 0
+    versions.publish(data / "indices", version)
+    index = SearchIndex.open_current(data / "indices", bundle, cat)
+    assert index.size == 24 and index.audio.ntotal == 24
+    hits, query = index.search_by_tags(["Rain", "qwzx"], k=5)
+    assert len(hits) == 5 and query.unknown == ["qwzx"] and hits[0].score >= hits[-1].score
+    with pytest.raises(UnknownTagsError):
+        index.search_by_tags(["qwzx"])
+    # a filter that keeps few sounds still fills the page from deep in the ranking
+    cc, _ = index.search_by_tags(["rain"], k=24, filters=Filters(tag="door"))
+    assert len(cc) == 3 and all(h.sound_id in index._allowed([h.sound_id], Filters(tag="door")) for h in cc)
+    assert len(index.search_by_tags(["rain"], k=24, filters=Filters(min_duration=2.95))[0]) == 2  # 3.0, 3.1 s
+    assert index.search_by_tags(["rain"], k=5, filters=Filters(license="gpl"))[0] == []
+    page2 = index.search_by_tags(["rain"], k=5, offset=5)[0]
+    assert [h.sound_id for h in page2] == [h.sound_id for h in index.search_by_tags(["rain"], k=10)[0][5:]]
+    # similar: by id (itself excluded) and by audio; tags for audio
+    first = hits[0].sound_id
+    similar = index.similar_to_sound(first, k=3)
+    assert len(similar) == 3 and first not in {h.sound_id for h in similar}
+    with pytest.raises(SoundNotIndexed):
+        index.similar_to_sound(999999)
+    wave = np.sin(np.linspace(0, 2000, 22050)).astype(np.float32)
+    assert len(index.similar_to_audio(wave, 22050, k=4)) == 4
+    tags = index.suggest_tags(wave, 22050, k=3)
+    assert len(tags) == 3 and all(w in bundle.vocabulary for w, _ in tags)
+    # a deleted sound disappears from every search at once
+    from index.catalogue.models import Sound
+
+    with cat.session() as s, s.begin():
+        s.get(Sound, first).deleted_at = __import__("datetime").datetime.now()
+    assert first not in {h.sound_id for h in index.search_by_tags(["rain"], k=24)[0]}
+
+
+def test_index_of_another_model_is_refused(data: Path, trained_data_dir: Path) -> None:
+    cat, bundle, corpus = _open(data)
+    version, _ = build_version(bundle, corpus, data / "indices")
+    manifest = json.loads((data / "indices" / version / "manifest.json").read_text())
+    manifest["bundle_version"] = "w2v-128-4h-other"
+    (data / "indices" / version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="was built with the model w2v-128-4h-other"):
+        SearchIndex(data / "indices" / version, bundle, cat)
+    with pytest.raises(IndexMismatchError):
+        versions.publish(data / "indices", version)
+        update_version(bundle, corpus, data / "indices")
+
+
+def test_cli_build_search_update_delete_rebuild(data: Path, tmp_path: Path) -> None:
+    base = ["--data-dir", str(data)]
+    proc = run_cli(*base, "index", "build", "--factory", "HNSW16")
+    assert proc.returncode == 0, proc.stderr
+    first = versions.current_version(data / "indices")
+    assert first and "shards" in proc.stdout
+    # more sounds arrive: update adds them without a rebuild
+    extra = []
+    for i in range(4):
+        (tmp_path / "more").mkdir(exist_ok=True)
+        write_audio(tmp_path / "more" / f"{2000 + i}.wav", tone(5000 + 300 * i, 1.0, seed=50 + i), 22050)
+        extra.append({"id": 2000 + i, "name": f"new {i}", "tags": ["rain", "new"], "license": "CC0"})
+    proc = run_cli(
+        *base, "ingest", str(tmp_path / "more"), "-m", str(write_jsonl(tmp_path / "more.jsonl", extra))
+    )
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli(*base, "index", "update")
+    assert proc.returncode == 0, proc.stderr
+    second = versions.current_version(data / "indices")
+    manifest = versions.read_manifest(data / "indices" / second)
+    assert second != first and manifest["counts"]["sounds"] == 28 and manifest["update"]["added"] == 4
+    assert manifest["factory"] == "HNSW16"
+    # delete one: gone from search at once, and from the index at the next update
+    proc = run_cli(*base, "delete", "1")
+    assert proc.returncode == 0 and "deleted sound 1" in proc.stdout
+    assert run_cli(*base, "delete", "1").returncode == 2
+    cat, bundle, _ = _open(data)
+    index = SearchIndex.open_current(data / "indices", bundle, cat)
+    assert 1 not in {h.sound_id for h in index.search_by_tags(["rain", "door"], k=28)[0]}
+    proc = run_cli(*base, "index", "update")
+    assert (
+        proc.returncode == 0
+        and versions.read_manifest(versions.current_dir(data / "indices"))["counts"]["sounds"] == 27
+    )
+    assert "up to date" in run_cli(*base, "index", "update").stdout
+    # full rebuild, list, and a rollback by publishing the previous version
+    assert run_cli(*base, "index", "build").returncode == 0
+    listing = run_cli(*base, "index", "list").stdout
+    rebuilt = versions.current_version(data / "indices")
+    assert rebuilt in listing and "Flat" in listing
+    previous = [v["version"] for v in versions.list_versions(data / "indices") if not v["current"]][-1]
+    assert run_cli(*base, "index", "publish", previous).returncode == 0
+    assert versions.current_version(data / "indices") == previous
+    jobs = run_cli(*base, "jobs", "list").stdout
+    assert jobs.count("done") >= 4
+    shown = run_cli(*base, "jobs", "show", "1")
+    assert shown.returncode == 0 and "shards" in shown.stdout
+    bad = run_cli(*base, "index", "publish", "nope")
+    assert bad.returncode == 2 and "no complete index version" in bad.stderr
+    bad = run_cli(*base, "index", "build", "--factory", "IVF4096,PQ8")
+    assert bad.returncode == 2 and "cannot train IVF4096,PQ8" in bad.stderr
+    assert versions.current_version(data / "indices") == previous  # a failed build serves nothing new
+    assert run_cli(*base, "jobs", "show", "999").returncode == 2
+
+
+def test_a_killed_build_leaves_the_served_index_and_resumes(data: Path) -> None:
+    base = ["--data-dir", str(data)]
+    assert run_cli(*base, "index", "build").returncode == 0
+    served = versions.current_version(data / "indices")
+    script = Path(sys.executable).parent / "audiotag"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
+    proc = subprocess.Popen([*cmd, *base, "index", "build", "--shard-size", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((data / "indices").glob(".build-*/shard-*.npz")):
+        assert proc.poll() is None, "the build ended before it was stopped"
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGSTOP)  # frozen mid-way: some shards written, not all
+    written = len(list((data / "indices").glob(".build-*/shard-*.npz")))
+    assert 1 <= written < 24
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert versions.current_version(data / "indices") == served
+    listing = run_cli(*base, "jobs", "list", "--state", "failed")
+    assert "process is gone" in listing.stdout
+    proc = run_cli(*base, "index", "build", "--shard-size", "1")
+    assert proc.returncode == 0, proc.stderr
+    store = JobStore(Catalogue(f"sqlite:///{data / 'catalogue.db'}"))
+    last = store.list(1)[0]
+    assert last.state == "done" and last.result["shards_reused"] >= written and last.result["shards"] == 24
+    assert versions.current_version(data / "indices") == last.result["version"] != served
+    assert not list((data / "indices").glob(".build-*"))
