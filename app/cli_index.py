@@ -14,8 +14,11 @@ from app.console import console, fail
 from app.runtime import Runtime
 from index import versions
 from index.catalogue.models import Sound
+from index.indexer import IndexMismatchError
 from index.jobs import JobError, JobView
 from index.reindex import ReindexError, new_reindex_job, run_reindex
+from index.search import Filters, SearchIndex
+from model.bundle import Bundle, BundleError, UnknownTagsError
 
 index_app = typer.Typer(help="Build, update, list and publish search indices.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Batch jobs (reindex) and their state.", no_args_is_help=True)
@@ -187,3 +190,49 @@ def register(app: typer.Typer) -> None:
     app.add_typer(index_app, name="index")
     app.add_typer(jobs_app, name="jobs")
     app.command("delete")(delete_cmd)
+    app.command("search")(search_cmd)
+
+
+def open_served_index(rt: Runtime) -> SearchIndex:
+    """The published index with the bundle it was built with; one red line when there is none."""
+    try:
+        folder = versions.current_dir(rt.settings.indices_dir)
+        bundle = Bundle(
+            rt.settings.bundles_dir / versions.read_manifest(folder)["bundle_version"], rt.settings.device
+        )
+        return SearchIndex(
+            folder, bundle, rt.catalogue, rt.settings.index_nprobe, rt.settings.index_ef_search
+        )
+    except (versions.IndexVersionError, BundleError, IndexMismatchError) as err:
+        fail(str(err))
+
+
+def search_cmd(
+    ctx: typer.Context,
+    query: list[str] = typer.Argument(..., help="Free-text tags, e.g. dog bark"),
+    k: int = typer.Option(10, min=1, max=1000, help="How many sounds."),
+    license: str | None = typer.Option(None, help="Keep licences containing this (cc0, by-sa, gpl)."),
+    min_duration: float | None = typer.Option(None, min=0.0, help="Seconds."),
+    max_duration: float | None = typer.Option(None, min=0.0, help="Seconds."),
+    tag: str | None = typer.Option(None, help="Keep sounds that have this tag."),
+) -> None:
+    """Text → audio: the sounds nearest the tags' embedding, in the served index."""
+    rt: Runtime = ctx.obj
+    index = open_served_index(rt)
+    words = [w for part in query for w in part.replace(",", " ").split()]
+    try:
+        hits, used = index.search_by_tags(words, k, 0, Filters(license, min_duration, max_duration, tag))
+    except UnknownTagsError as err:
+        fail(str(err))
+    if used.unknown:
+        console.print(f"unknown words, left out: {', '.join(used.unknown)}")
+    with rt.catalogue.session() as s:
+        sounds = {x.id: x for x in s.scalars(select(Sound).where(Sound.id.in_([h.sound_id for h in hits])))}
+        table = Table(title=f"{' '.join(used.words)} — index {index.version}")
+        for col in ("#", "id", "name", "score", "tags", "licence", "s"):
+            table.add_column(col)
+        for rank, hit in enumerate(hits, 1):
+            x = sounds[hit.sound_id]
+            table.add_row(str(rank), str(x.id), x.name, f"{hit.score:.3f}", " ".join(x.tag_names)[:60],
+                          (x.license or "")[:40], f"{x.duration:.1f}")  # fmt: skip
+    console.print(table)

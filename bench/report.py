@@ -68,6 +68,8 @@ def write_section(name: str, body: str) -> None:
 def _portable(arg: str) -> str:
     """An argument as a reader can retype it: paths under the data dir relative to it."""
     data_dir = os.environ.get("AUDIOTAG_DATA_DIR")
+    if data_dir and arg.rstrip("/") == data_dir.rstrip("/"):
+        return "$AUDIOTAG_DATA_DIR"
     if data_dir and arg.startswith(data_dir.rstrip("/") + "/"):
         return "$AUDIOTAG_DATA_DIR/" + arg[len(data_dir.rstrip("/")) + 1 :]
     return shlex.quote(arg)

@@ -13,14 +13,17 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound, Tag, sound_tags
 from index.indexer import check_bundle
 from model.bundle import Bundle, TagEmbedding
+from model.tags import normalise_tags
 
 FIRST_FETCH_FACTOR = 3
+NEIGHBOURS = 10  # catalogue sounds that vote tags for a clip
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,43 @@ class SearchIndex:
         z, _ = self.bundle.embed_audio(waveform, sample_rate)
         return self.search_by_vector(z, k, offset, filters, "similar")
 
-    def suggest_tags(self, waveform: np.ndarray, sample_rate: int, k: int = 10) -> list[tuple[str, float]]:
-        """The vocabulary tags nearest the clip's φ_a, with cosine scores."""
-        _, phi = self.bundle.embed_audio(waveform, sample_rate)
+    def suggest_tags(
+        self, waveform: np.ndarray, sample_rate: int, k: int = 10, method: str = "neighbours"
+    ) -> list[tuple[str, float]]:
+        """Tags for a clip with scores in [0, 1].
+
+        `neighbours` (default): the tags of the `NEIGHBOURS` most similar catalogue sounds (z_a), each
+        voting with its cosine similarity; a tag's score is its share of the votes. On held-out
+        clips this is 16× as precise as `embedding` (docs/evaluation.md). `embedding`: the
+        vocabulary tags whose φ_w is nearest the clip's φ_a (cosine); also the fallback when the
+        index has no tagged neighbours."""
+        z, phi = self.bundle.embed_audio(waveform, sample_rate)
+        if method == "neighbours":
+            votes = self.tags_from_neighbours(z, k)
+            if votes:
+                return votes
         return self.tags_for_vector(phi, k)
+
+    def tags_from_neighbours(self, z_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
+        hits = self.search_by_vector(z_a, NEIGHBOURS, space="similar")
+        with self.catalogue.session() as s:
+            sounds = s.scalars(
+                select(Sound)
+                .where(Sound.id.in_([h.sound_id for h in hits]))
+                .options(selectinload(Sound.tags))
+            ).all()
+            words = {x.id: self.bundle.vocabulary.select(normalise_tags(x.tag_names)) for x in sounds}
+        votes: dict[str, float] = {}
+        total = 0.0
+        for hit in hits:
+            weight = max(hit.score, 0.0)
+            total += weight
+            for w in words.get(hit.sound_id, []):
+                votes[w] = votes.get(w, 0.0) + weight
+        if not votes or total <= 0:
+            return []
+        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], self.bundle.vocabulary.index.get(kv[0], 0)))
+        return [(w, v / total) for w, v in ranked[:k]]
 
     def tags_for_vector(self, phi_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
         scores, ids = vector_index.search(self.tags, phi_a[None, :], k)

@@ -134,7 +134,10 @@ def test_search_api_with_filters_and_deletes(data: Path) -> None:
     wave = np.sin(np.linspace(0, 2000, 22050)).astype(np.float32)
     assert len(index.similar_to_audio(wave, 22050, k=4)) == 4
     tags = index.suggest_tags(wave, 22050, k=3)
-    assert len(tags) == 3 and all(w in bundle.vocabulary for w, _ in tags)
+    assert len(tags) == 3 and all(w in bundle.vocabulary and 0 < s <= 1 for w, s in tags)
+    assert tags[0][1] >= tags[-1][1]
+    by_embedding = index.suggest_tags(wave, 22050, k=3, method="embedding")
+    assert len(by_embedding) == 3 and all(-1 <= s <= 1 for _, s in by_embedding)
     # a deleted sound disappears from every search at once
     from index.catalogue.models import Sound
 
@@ -162,6 +165,11 @@ def test_cli_build_search_update_delete_rebuild(data: Path, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     first = versions.current_version(data / "indices")
     assert first and "shards" in proc.stdout
+    found = run_cli(*base, "search", "rain", "qwzx", "--k", "3", "--tag", "rain")
+    assert found.returncode == 0, found.stderr
+    assert "unknown words, left out: qwzx" in found.stdout and found.stdout.count("publicdomain") == 3
+    nothing = run_cli(*base, "search", "qwzx")
+    assert nothing.returncode == 2 and "no known tag among: qwzx" in nothing.stderr
     # more sounds arrive: update adds them without a rebuild
     extra = []
     for i in range(4):

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
+from tqdm import tqdm
 
 
 @dataclass
@@ -37,11 +38,17 @@ def split_accuracy(
 
 
 def repeated_accuracy(
-    x: np.ndarray, y: np.ndarray, splits: list[tuple[str, list[int], list[int]]], repeats: int = 10
+    x: np.ndarray,
+    y: np.ndarray,
+    splits: list[tuple[str, list[int], list[int]]],
+    repeats: int = 10,
+    label: str | None = None,
 ) -> Accuracy:
-    """Mean ± std over `repeats` seeds of the accuracy averaged over every split (fold)."""
+    """Mean ± std over `repeats` seeds of the accuracy averaged over every split (fold).
+
+    With a `label`, a progress bar counts the seeds."""
     runs, rows, preds = [], [], []
-    for seed in range(repeats):
+    for seed in tqdm(range(repeats), desc=label, disable=label is None, leave=False):
         accs = []
         for _, tr, te in splits:
             acc, pred = split_accuracy(x, y, tr, te, seed)

@@ -66,7 +66,9 @@ def evaluate_task(
     rows = {MFCC_ROW: emb.vectors["mfcc"]}
     rows.update({bundle_row(n, b): emb.vectors[f"{n}/z_a"] for n, b in bundles.items()})
     for row, x in rows.items():
-        result.accuracy[row] = repeated_accuracy(x, y, splits, repeats)
+        result.accuracy[row] = repeated_accuracy(
+            x, y, splits, repeats, f"{task.name}: {row}" if progress else None
+        )
         result.clips_used[row] = len(y)
         result.vectors[row] = x
     for name, bundle in bundles.items():
