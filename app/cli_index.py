@@ -107,7 +107,7 @@ def list_cmd(ctx: typer.Context) -> None:
     for v in found:
         table.add_row(
             v["version"], "yes" if v["current"] else "", str(v["counts"]["sounds"]), str(v["counts"]["tags"]),
-            v["factory"], v["bundle_version"], v["built_at"],
+            " / ".join(dict.fromkeys(v["factory"].values())), v["bundle_version"], v["built_at"],
         )  # fmt: skip
     console.print(table)
 

@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     silence_rms: float = Field(default=1e-4, ge=0, description="Clips whose RMS is below this are silent.")
 
     index_factory: str = Field(
-        default="Flat", description="FAISS factory string of new indices: Flat, HNSW32, IVF1024,SQ8 …"
+        default="auto",
+        description="FAISS factory string of new indices (Flat, HNSW32, IVF1024,SQ8 …); auto: exact search "
+        "for small catalogues, HNSW32 / IVF-SQ8 for large ones.",
     )
     index_nprobe: int = Field(default=16, ge=1, description="IVF lists searched per query.")
     index_ef_search: int = Field(default=64, ge=1, description="HNSW candidate list size per query.")

@@ -32,6 +32,7 @@ from model.bundle import Bundle
 from model.cache import FeatureCache
 
 Report = Callable[[float, str], None]
+SPACES = ("audio", "similar")  # φ_a for text → audio, z_a for audio → audio
 
 
 def _quiet(progress: float, message: str) -> None:
@@ -40,7 +41,7 @@ def _quiet(progress: float, message: str) -> None:
 
 @dataclass
 class IndexOptions:
-    factory: str = "Flat"
+    factory: str = vector_index.AUTO
     shard_size: int = 1024
     nprobe: int = 16
     ef_search: int = 64
@@ -158,11 +159,11 @@ def write_tags(bundle: Bundle, staging: Path) -> int:
     return len(words)
 
 
-def _manifest(bundle: Bundle, options: IndexOptions, sounds: int, tags: int, **extra) -> dict:
+def _manifest(bundle: Bundle, factories: dict[str, str], sounds: int, tags: int, **extra) -> dict:
     return {
         "bundle_version": bundle.version,
         "variant": bundle.manifest.get("variant"),
-        "factory": options.factory,
+        "factory": factories,
         "counts": {"sounds": sounds, "tags": tags},
         "dims": {"phi_a": bundle.config.word_dim, "z_a": bundle.config.latent_dim},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -187,16 +188,15 @@ def build_version(
     t_embed = time.perf_counter()
     ids, z, phi = load_shards(shards)
     version = versions.new_version_id()
-    staging = versions.staging_dir(root, version)
-    try:
-        report(0.92, f"building {options.factory} indices of {len(ids)} sounds")
-        vector_index.write(vector_index.build(phi, ids, options.factory), staging / versions.AUDIO)
-        vector_index.write(vector_index.build(z, ids, options.factory), staging / versions.SIMILAR)
+    with versions.staging(root, version) as staging:
+        factories = {
+            space: vector_index.resolve_factory(options.factory, len(ids), space) for space in SPACES
+        }
+        report(0.92, f"building indices of {len(ids)} sounds: {factories}")
+        vector_index.write(vector_index.build(phi, ids, factories["audio"]), staging / versions.AUDIO)
+        vector_index.write(vector_index.build(z, ids, factories["similar"]), staging / versions.SIMILAR)
         n_tags = write_tags(bundle, staging)
         np.save(staging / versions.IDS, ids)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     t_build = time.perf_counter()
     timings = {
         "read_s": round(t_read - t0, 3),
@@ -207,7 +207,7 @@ def build_version(
         "audio_seconds": round(rows.seconds, 1),
     }
     versions.commit_version(
-        root, staging, version, _manifest(bundle, options, len(ids), n_tags, timings=timings)
+        root, staging, version, _manifest(bundle, factories, len(ids), n_tags, timings=timings)
     )
     shutil.rmtree(work, ignore_errors=True)
     return version, timings
@@ -244,8 +244,7 @@ def update_version(
     )
     report(0.8, f"adding {summary['added']} sounds, removing {summary['removed']}")
     version = versions.new_version_id()
-    staging = versions.staging_dir(root, version)
-    try:
+    with versions.staging(root, version) as staging:
         for name, vectors in ((versions.AUDIO, phi), (versions.SIMILAR, z)):
             index = vector_index.read(served / name)
             vector_index.remove(index, gone)  # HNSW cannot remove: searches filter deleted sounds anyway
@@ -255,14 +254,11 @@ def update_version(
             shutil.copy2(served / name, staging / name)
         ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
         np.save(staging / versions.IDS, ids)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     counts = manifest["counts"]
     versions.commit_version(
         root,
         staging,
         version,
-        _manifest(bundle, IndexOptions(manifest["factory"]), len(ids), counts["tags"], update=summary),
+        _manifest(bundle, manifest["factory"], len(ids), counts["tags"], update=summary),
     )
     return version, summary

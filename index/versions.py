@@ -17,6 +17,8 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,6 +40,17 @@ def staging_dir(root: Path, version: str) -> Path:
     path = Path(root) / f".tmp-{version}"
     path.mkdir(parents=True)
     return path
+
+
+@contextmanager
+def staging(root: Path, version: str) -> Iterator[Path]:
+    """A fresh staging folder, removed again if the block fails (then commit it with `commit_version`)."""
+    path = staging_dir(root, version)
+    try:
+        yield path
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
 
 
 def commit_version(root: Path, staging: Path, version: str, manifest: dict) -> Path:

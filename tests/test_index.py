@@ -46,6 +46,14 @@ def test_bad_factories_are_clear_errors() -> None:
         vector_index.build(_unit(10, 8), np.arange(10), "IVF64,Flat")
 
 
+def test_auto_factory_is_exact_for_small_catalogues() -> None:
+    assert vector_index.resolve_factory("auto", 1000, "audio") == "Flat"
+    assert vector_index.resolve_factory("auto", 100_000, "audio") == "HNSW32"
+    assert vector_index.resolve_factory("auto", 100_000, "similar") == "IVF1024,SQ8"
+    assert vector_index.resolve_factory("auto", 1_000_000, "similar") == "IVF4096,SQ8"
+    assert vector_index.resolve_factory("SQ8", 10, "audio") == "SQ8"
+
+
 def test_remove_where_supported() -> None:
     x = _unit(50, 16)
     flat, hnsw = vector_index.build(x, np.arange(50), "Flat"), vector_index.build(x, np.arange(50), "HNSW16")
@@ -185,7 +193,7 @@ def test_cli_build_search_update_delete_rebuild(data: Path, tmp_path: Path) -> N
     second = versions.current_version(data / "indices")
     manifest = versions.read_manifest(data / "indices" / second)
     assert second != first and manifest["counts"]["sounds"] == 28 and manifest["update"]["added"] == 4
-    assert manifest["factory"] == "HNSW16"
+    assert manifest["factory"] == {"audio": "HNSW16", "similar": "HNSW16"}
     # delete one: gone from search at once, and from the index at the next update
     proc = run_cli(*base, "delete", "1")
     assert proc.returncode == 0 and "deleted sound 1" in proc.stdout

@@ -59,6 +59,18 @@ def validation_mask(uids: list[str], fraction: float, seed: int, minimum: int = 
     return mask
 
 
+def live_sounds_with_words(catalogue: Catalogue) -> list[tuple[str, str, list[str]]]:
+    """(uid, content hash, normalised tag words) of every live sound, in catalogue order."""
+    with catalogue.session() as s:
+        sounds = s.scalars(
+            select(Sound)
+            .where(Sound.deleted_at.is_(None))
+            .options(selectinload(Sound.tags))
+            .order_by(Sound.id)
+        ).all()
+        return [(x.uid, x.content_hash, normalise_tags(x.tag_names)) for x in sounds]
+
+
 def load_training_data(
     catalogue: Catalogue,
     cache: FeatureCache,
@@ -70,16 +82,9 @@ def load_training_data(
 ) -> TrainingData:
     """Read live sounds with cached features, normalise tags, fit vocabulary and scaler on training clips."""
     cfg: FeatureConfig = cache.config
-    with catalogue.session() as s:
-        sounds = s.scalars(
-            select(Sound)
-            .where(Sound.deleted_at.is_(None))
-            .options(selectinload(Sound.tags))
-            .order_by(Sound.id)
-        ).all()
-        rows = [(x.uid, x.content_hash, normalise_tags(x.tag_names)) for x in sounds]
-    no_features = sum(1 for _, h, _ in rows if h not in cache)
-    rows = [r for r in rows if r[1] in cache and r[2]]
+    rows_all = live_sounds_with_words(catalogue)
+    no_features = sum(1 for _, h, _ in rows_all if h not in cache)
+    rows = [r for r in rows_all if r[1] in cache and r[2]]
     if len(rows) < 4:
         raise DataError(
             f"only {len(rows)} sounds with tags and features in the catalogue: ingest a corpus first "
@@ -100,7 +105,7 @@ def load_training_data(
     clips = Clips(uids, scaler(patches).astype(np.float16), tags)
     train, val = clips.subset(np.flatnonzero(~is_val)), clips.subset(np.flatnonzero(is_val))
     summary = {
-        "sounds": len(sounds),
+        "sounds": len(rows_all),
         "without_features": no_features,
         "without_vocabulary_tags": int((~keep).sum()),
         "train_clips": len(train),

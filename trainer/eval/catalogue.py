@@ -10,15 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from index.catalogue.db import Catalogue
-from index.catalogue.models import Sound
 from model.bundle import Bundle
 from model.cache import FeatureCache
-from model.tags import normalise_tags
-from trainer.data import validation_mask
+from trainer.data import live_sounds_with_words, validation_mask
 from trainer.metrics import precision_recall_at_k, retrieval_metrics
 
 K_TAGS = 5
@@ -38,14 +34,7 @@ def split_clips(
 ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
     """(content hash, vocabulary tags) of the bundle's (validation, training) clips in the catalogue."""
     train_cfg = bundle.manifest.get("train_config", {})
-    with catalogue.session() as s:
-        sounds = s.scalars(
-            select(Sound)
-            .where(Sound.deleted_at.is_(None))
-            .options(selectinload(Sound.tags))
-            .order_by(Sound.id)
-        ).all()
-        rows = [(x.uid, x.content_hash, normalise_tags(x.tag_names)) for x in sounds]
+    rows = live_sounds_with_words(catalogue)
     rows = [r for r in rows if r[1] in cache and r[2]]
     if not rows:
         return [], []
