@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from app import cli_corpus, cli_data, cli_train
+from app import cli_corpus, cli_data, cli_index, cli_train
 from app.console import console
 from app.runtime import Runtime
+from index import versions
 from model.bundle import latest_bundle
 from model.config import DEFAULT_VARIANT
 from trainer.config import TrainConfig
@@ -17,20 +18,39 @@ def demo_cmd(
     epochs: int = typer.Option(TrainConfig.epochs, min=1, help="Training epochs of the demo model."),
     retrain: bool = typer.Option(False, "--retrain", help="Train again even if a bundle exists."),
 ) -> None:
-    """Build the built-in corpus, ingest it, and train the default model on it.
+    """Build the built-in corpus, ingest it, train the default model on it and index it.
 
     Every step is idempotent: a second run reuses what the first one built.
     """
     rt: Runtime = ctx.obj
-    console.rule("1/3  built-in corpus")
+    console.rule("1/4  built-in corpus")
     ctx.invoke(cli_corpus.build_cmd, ctx, preset="demo", packages=None, ingest_too=True, keep_debs=False)
-    console.rule("2/3  catalogue")
+    console.rule("2/4  catalogue")
     ctx.invoke(cli_data.stats_cmd, ctx)
-    console.rule("3/3  model")
+    console.rule("3/4  model")
     bundle = latest_bundle(rt.settings.bundles_dir)
     if bundle and not retrain:
         console.print(f"model bundle already trained: {bundle} (--retrain to train again)")
+    else:
+        _train(ctx, epochs)
+    console.rule("4/4  index")
+    _index(ctx, rt)
+
+
+def _index(ctx: typer.Context, rt: Runtime) -> None:
+    """Build and publish an index with the newest model unless the served one is up to date."""
+    bundle = latest_bundle(rt.settings.bundles_dir)
+    try:
+        served = versions.read_manifest(versions.current_dir(rt.settings.indices_dir))
+    except versions.IndexVersionError:
+        served = {}
+    if served.get("bundle_version") == bundle.name:
+        ctx.invoke(cli_index.update_cmd, ctx, publish=True)
         return
+    ctx.invoke(cli_index.build_cmd, ctx, bundle=None, factory=None, shard_size=None, publish=True)
+
+
+def _train(ctx: typer.Context, epochs: int) -> None:
     ctx.invoke(
         cli_train.train_cmd,
         ctx,

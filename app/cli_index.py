@@ -34,7 +34,9 @@ def _run(rt: Runtime, mode: str, **params) -> JobView:
     except ReindexError as err:
         fail(str(err))
     console.print(f"job {job_id}: {mode} index")
-    with tqdm(total=100, desc=f"job {job_id}", unit="%", bar_format="{l_bar}{bar}| {postfix}") as bar:
+    with tqdm(
+        total=100, desc=f"job {job_id}", unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}"
+    ) as bar:
 
         def report(progress: float, message: str) -> None:
             bar.n = round(100 * progress)
@@ -44,6 +46,8 @@ def _run(rt: Runtime, mode: str, **params) -> JobView:
             rt.jobs, job_id, rt.corpus, rt.settings.bundles_dir, rt.settings.indices_dir,
             rt.index_options, rt.settings.device, report,
         )  # fmt: skip
+        if job.state == "done":
+            report(1.0, "done")
     if job.state != "done":
         fail(f"job {job.id} failed: {job.error}")
     return job
