@@ -4,7 +4,8 @@
 - embed: the bundle's encoder over all non-overlapping patches of each clip, mean-pooled;
 - write: vectors and ids in shards of `shard_size` sounds, each saved atomically in the build's
   work folder, so a build killed at any point resumes from its last finished shard;
-- build: FAISS indices of φ_a, z_a and the vocabulary's φ_w in a staging folder renamed into place.
+- build: FAISS indices of φ_a, z_a and the vocabulary's φ_w, each centred (index/centres.py), in a
+  staging folder renamed into place.
 `update_version` adds what the catalogue gained and drops what it lost, without re-embedding.
 """
 
@@ -22,14 +23,17 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
+from index.centres import Centres, centred
 from index.features import build_features
 from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.cache import FeatureCache
+from model.tags import normalise_tags
 
 Report = Callable[[float, str], None]
 SPACES = ("audio", "similar")  # φ_a for text → audio, z_a for audio → audio
@@ -152,11 +156,25 @@ def tag_vectors(bundle: Bundle) -> tuple[list[str], np.ndarray]:
     return words, bundle.embed_tag_sets([[w] for w in words])
 
 
-def write_tags(bundle: Bundle, staging: Path) -> int:
+def write_tags(bundle: Bundle, staging: Path, centre: np.ndarray) -> int:
     words, vectors = tag_vectors(bundle)
-    vector_index.write(vector_index.build(vectors, np.arange(len(words)), "Flat"), staging / versions.TAGS)
+    index = vector_index.build(centred(vectors, centre), np.arange(len(words)), "Flat")
+    vector_index.write(index, staging / versions.TAGS)
     (staging / versions.TAG_WORDS).write_text(json.dumps(words))
     return len(words)
+
+
+def mean_tag_set_vector(bundle: Bundle, catalogue: Catalogue) -> np.ndarray:
+    """(F,) mean φ_w of the live sounds' tag sets (their known vocabulary words)."""
+    with catalogue.session() as s:
+        sounds = s.scalars(
+            select(Sound).where(Sound.deleted_at.is_(None)).options(selectinload(Sound.tags))
+        ).all()
+        sets = [bundle.vocabulary.select(normalise_tags(x.tag_names)) for x in sounds]
+    sets = [known for known in (bundle.split_known(t)[0] for t in sets if t) if known]
+    if not sets:
+        return np.zeros(bundle.config.word_dim, np.float32)
+    return bundle.embed_tag_sets(sets).mean(axis=0)
 
 
 def _manifest(bundle: Bundle, factories: dict[str, str], sounds: int, tags: int, **extra) -> dict:
@@ -187,15 +205,19 @@ def build_version(
     shards, reused = embed_shards(bundle, corpus.cache, rows, work, options.shard_size, report)
     t_embed = time.perf_counter()
     ids, z, phi = load_shards(shards)
+    centres = Centres(phi.mean(axis=0), mean_tag_set_vector(bundle, corpus.catalogue), z.mean(axis=0))
     version = versions.new_version_id()
     with versions.staging(root, version) as staging:
         factories = {
             space: vector_index.resolve_factory(options.factory, len(ids), space) for space in SPACES
         }
         report(0.92, f"building indices of {len(ids)} sounds: {factories}")
-        vector_index.write(vector_index.build(phi, ids, factories["audio"]), staging / versions.AUDIO)
-        vector_index.write(vector_index.build(z, ids, factories["similar"]), staging / versions.SIMILAR)
-        n_tags = write_tags(bundle, staging)
+        audio = vector_index.build(centred(phi, centres.phi_a), ids, factories["audio"])
+        vector_index.write(audio, staging / versions.AUDIO)
+        similar = vector_index.build(centred(z, centres.z_a), ids, factories["similar"])
+        vector_index.write(similar, staging / versions.SIMILAR)
+        n_tags = write_tags(bundle, staging, centres.phi_w)
+        centres.save(staging)
         np.save(staging / versions.IDS, ids)
     t_build = time.perf_counter()
     timings = {
@@ -243,6 +265,8 @@ def update_version(
         bundle, corpus.cache, [h for h, is_new in zip(rows.hashes, new, strict=True) if is_new]
     )
     report(0.8, f"adding {summary['added']} sounds, removing {summary['removed']}")
+    centres = Centres.load(served, bundle.config.word_dim, bundle.config.latent_dim)
+    phi, z = centred(phi, centres.phi_a), centred(z, centres.z_a)
     version = versions.new_version_id()
     with versions.staging(root, version) as staging:
         for name, vectors in ((versions.AUDIO, phi), (versions.SIMILAR, z)):
@@ -252,6 +276,7 @@ def update_version(
             vector_index.write(index, staging / name)
         for name in (versions.TAGS, versions.TAG_WORDS):
             shutil.copy2(served / name, staging / name)
+        centres.save(staging)
         ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
         np.save(staging / versions.IDS, ids)
     counts = manifest["counts"]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound, Tag, sound_tags
+from index.centres import Centres, centred
 from index.indexer import check_bundle
 from model.bundle import Bundle, TagEmbedding
 from model.tags import normalise_tags
@@ -62,6 +63,7 @@ class SearchIndex:
         self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
         self.tags = vector_index.read(self.folder / versions.TAGS)
         self.tag_words: list[str] = json.loads((self.folder / versions.TAG_WORDS).read_text())
+        self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
 
     @classmethod
     def open_current(cls, root: Path, bundle: Bundle, catalogue: Catalogue, **params) -> SearchIndex:
@@ -85,7 +87,8 @@ class SearchIndex:
         space: str = "audio",
         exclude: frozenset[int] = frozenset(),
     ) -> list[Hit]:
-        """Nearest sounds to a (D,) vector in `space` ("audio": φ_a, "similar": z_a)."""
+        """Nearest sounds to a (D,) vector in `space` ("audio": φ_a, "similar": z_a), given centred
+        like the index (`index.centres.centred` with `self.centres`)."""
         index = self.audio if space == "audio" else self.similar
         want = offset + k
         fetch = want * FIRST_FETCH_FACTOR + len(exclude)
@@ -129,7 +132,8 @@ class SearchIndex:
     ) -> tuple[list[Hit], TagEmbedding]:
         """Free-text tags → φ_w → sounds; UnknownTagsError when no word is known."""
         query = self.bundle.embed_tags(words)
-        return self.search_by_vector(query.vector, k, offset, filters, "audio"), query
+        vector = centred(query.vector, self.centres.phi_w)
+        return self.search_by_vector(vector, k, offset, filters, "audio"), query
 
     def stored_vector(self, sound_id: int) -> np.ndarray:
         """A sound's z_a as indexed."""
@@ -155,7 +159,15 @@ class SearchIndex:
         filters: Filters = Filters(),
     ) -> list[Hit]:
         z, _ = self.bundle.embed_audio(waveform, sample_rate)
-        return self.search_by_vector(z, k, offset, filters, "similar")
+        return self.search_by_vector(centred(z, self.centres.z_a), k, offset, filters, "similar")
+
+    def similar_to(
+        self, query: int | tuple[np.ndarray, int], k: int = 10, offset: int = 0, filters: Filters = Filters()
+    ) -> list[Hit]:
+        """Sounds like a catalogue sound (its id) or like a clip ((waveform, sample rate))."""
+        if isinstance(query, tuple):
+            return self.similar_to_audio(*query, k=k, offset=offset, filters=filters)
+        return self.similar_to_sound(query, k, offset, filters)
 
     def suggest_tags(
         self, waveform: np.ndarray, sample_rate: int, k: int = 10, method: str = "neighbours"
@@ -175,7 +187,7 @@ class SearchIndex:
         return self.tags_for_vector(phi, k)
 
     def tags_from_neighbours(self, z_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
-        hits = self.search_by_vector(z_a, NEIGHBOURS, space="similar")
+        hits = self.search_by_vector(centred(z_a, self.centres.z_a), NEIGHBOURS, space="similar")
         with self.catalogue.session() as s:
             sounds = s.scalars(
                 select(Sound)
@@ -196,5 +208,5 @@ class SearchIndex:
         return [(w, v / total) for w, v in ranked[:k]]
 
     def tags_for_vector(self, phi_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
-        scores, ids = vector_index.search(self.tags, phi_a[None, :], k)
+        scores, ids = vector_index.search(self.tags, centred(phi_a, self.centres.phi_a)[None, :], k)
         return [(self.tag_words[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

@@ -141,6 +141,8 @@ def test_search_api_with_filters_and_deletes(data: Path) -> None:
         index.similar_to_sound(999999)
     wave = np.sin(np.linspace(0, 2000, 22050)).astype(np.float32)
     assert len(index.similar_to_audio(wave, 22050, k=4)) == 4
+    assert index.similar_to((wave, 22050), k=2) == index.similar_to_audio(wave, 22050, k=2)
+    assert index.similar_to(first, k=2) == similar[:2]
     tags = index.suggest_tags(wave, 22050, k=3)
     assert len(tags) == 3 and all(w in bundle.vocabulary and 0 < s <= 1 for w, s in tags)
     assert tags[0][1] >= tags[-1][1]

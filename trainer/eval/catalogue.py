@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.catalogue.db import Catalogue
+from index.centres import centred
 from model.bundle import Bundle
 from model.cache import FeatureCache
 from trainer.data import live_sounds_with_words, validation_mask
@@ -27,6 +28,7 @@ class CatalogueFigures:
     tagging: dict  # precision@5, recall@5, n
     tagging_popularity: dict  # the same for "suggest the 5 most frequent tags", the floor
     tagging_neighbours: dict  # tags voted by the nearest training clips (z_a), weighted by similarity
+    retrieval_centred: dict  # retrieval after centring with the training clips' means, as the index does
 
 
 def split_clips(
@@ -77,10 +79,15 @@ def catalogue_figures(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache)
     truth = [{position[w] for w in clips[i][1] if w in position} for i in keep]
     tagging = precision_recall_at_k(phi_a @ tag_vecs.T, truth, K_TAGS)
     popularity = np.tile(-np.arange(len(vocab), dtype=np.float32), (len(keep), 1))  # most frequent first
-    neighbours = {}
+    neighbours, centred_retrieval = {}, {}
     if pool:
-        z_pool, _ = bundle.embed_logmels([cache.get(h) for h, _ in pool])
+        z_pool, phi_pool = bundle.embed_logmels([cache.get(h) for h, _ in pool])
         pool_tags = [[position[w] for w in tags if w in position] for _, tags in pool]
         votes = neighbour_tag_scores(z_a, z_pool, pool_tags, len(vocab))
         neighbours = precision_recall_at_k(votes + 1e-6 * popularity, truth, K_TAGS)  # ties: frequent first
-    return CatalogueFigures(retrieval, tagging, precision_recall_at_k(popularity, truth, K_TAGS), neighbours)
+        known_sets = [k for k in (bundle.split_known(t)[0] for _, t in pool) if k]
+        mu_w = bundle.embed_tag_sets(known_sets).mean(axis=0) if known_sets else np.zeros_like(phi_w[0])
+        centred_retrieval = retrieval_metrics(centred(phi_w, mu_w), centred(phi_a, phi_pool.mean(axis=0)))
+    return CatalogueFigures(
+        retrieval, tagging, precision_recall_at_k(popularity, truth, K_TAGS), neighbours, centred_retrieval
+    )
