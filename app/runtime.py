@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from app.settings import Settings
@@ -38,6 +38,16 @@ class Runtime:
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.catalogue)
+
+    @property
+    def upload_limits(self) -> AudioLimits:
+        """The input limits, with the upload caps."""
+        s = self.settings
+        return replace(
+            self.limits,
+            max_file_bytes=min(s.max_file_bytes, s.upload_max_bytes),
+            max_duration_s=min(s.max_duration_s, s.upload_max_duration_s),
+        )
 
     @property
     def limits(self) -> AudioLimits:

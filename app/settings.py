@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     index_ef_search: int = Field(default=64, ge=1, description="HNSW candidate list size per query.")
     index_shard_size: int = Field(default=1024, ge=1, description="Sounds per shard of an index build.")
 
+    api_token: str | None = Field(
+        default=None, description="Bearer token of the admin endpoints (reindex); unset: they are disabled."
+    )
+    upload_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest accepted upload.")
+    upload_max_duration_s: float = Field(default=300.0, gt=0, description="Longest accepted uploaded clip.")
+    host: str = Field(default="127.0.0.1", description="Address `audiotag serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535)
+
     debian_mirror: str | None = Field(
         default=None, description="Base URL of a Debian mirror, used only where apt-get is absent."
     )

@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, routes under /api/v1, uploads, errors and the served index."""

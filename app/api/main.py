@@ -1,0 +1,80 @@
+"""The FastAPI application: routes under /api/v1, the served index loaded in lifespan and kept fresh."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from app.api import errors, routes_audio, routes_health, routes_jobs, routes_search, routes_sounds
+from app.api.deps import API
+from app.api.state import ServiceState
+from app.api.uploads import BodyLimit
+from app.runtime import Runtime
+from app.settings import Settings
+from index.reindex import run_reindex
+
+REFRESH_S = 2.0
+
+
+class Service(ServiceState):
+    """The state plus the in-process reindex worker."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(rt.settings, rt.catalogue)
+        self.rt = rt
+        self.limits = rt.upload_limits
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="reindex")
+
+    def submit(self, job_id: int) -> None:
+        def run() -> None:
+            s, rt = self.settings, self.rt
+            run_reindex(
+                self.jobs, job_id, rt.corpus, s.bundles_dir, s.indices_dir, rt.index_options, s.device
+            )
+            self.refresh()
+
+        self.worker.submit(run)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    rt = Runtime(settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = Service(rt)
+        app.state.audiotag = service
+        await run_in_threadpool(service.jobs.reap_stale)
+        await run_in_threadpool(service.refresh)
+        watcher = asyncio.create_task(_watch(service))
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            service.worker.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(
+        title="audiotag",
+        summary="Find sounds by their tags and tag sounds by how they sound.",
+        version="0.1",
+        lifespan=lifespan,
+        docs_url=f"{API}/docs",
+        openapi_url=f"{API}/openapi.json",
+    )
+    errors.install(app)
+    for module in (routes_health, routes_search, routes_audio, routes_sounds, routes_jobs):
+        app.include_router(module.router, prefix=API)
+    app.add_middleware(BodyLimit, max_bytes=rt.settings.upload_max_bytes + 64 * 1024)  # + multipart framing
+    return app
+
+
+async def _watch(service: ServiceState) -> None:
+    """Swap in a newly published index version within REFRESH_S seconds, without a restart."""
+    while True:
+        await asyncio.sleep(REFRESH_S)
+        with contextlib.suppress(Exception):
+            await run_in_threadpool(service.refresh)

@@ -1,0 +1,103 @@
+"""Uploaded clips: suggested tags, similar sounds, zero-shot classification with the caller's labels."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import scored, served_index, state
+from app.api.errors import ApiError
+from app.api.schemas import ClassifyResponse, LabelScore, SimilarResponse, TagScore, TagsResponse
+from app.api.uploads import decode_upload, read_upload
+from index.centres import centred
+from trainer.eval.zeroshot import class_words
+
+router = APIRouter(tags=["audio"])
+TAU = 0.1
+MAX_LABELS = 100
+
+
+async def _clip(request: Request, file: UploadFile | None) -> tuple[np.ndarray, int]:
+    st = state(request)
+    data = await read_upload(file, st.settings.upload_max_bytes)
+    return await run_in_threadpool(decode_upload, data, st.limits)
+
+
+@router.post(
+    "/tags",
+    response_model=TagsResponse,
+    summary="Suggest tags for an uploaded clip",
+    description="`neighbours` (default): the tags of the 10 catalogue sounds most similar to the clip "
+    "(cosine of z_a), each voting with its similarity; a score is the tag's share of the votes. On "
+    "held-out clips this is far more precise than `embedding`: the vocabulary tags whose φ_w is "
+    "nearest the clip's φ_a (cosine), also used when no neighbour has tags (docs/evaluation.md).",
+)
+async def tags(
+    request: Request,
+    file: UploadFile | None = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF."),
+    k: int = Query(10, ge=1, le=100),
+    method: str = Query("neighbours", pattern="^(neighbours|embedding)$"),
+) -> TagsResponse:
+    index = served_index(request)
+    wave, sr = await _clip(request, file)
+    found = await run_in_threadpool(index.suggest_tags, wave, sr, k, method)
+    return TagsResponse(method=method, tags=[TagScore(tag=t, score=round(s, 4)) for t, s in found])
+
+
+@router.post("/similar", response_model=SimilarResponse, summary="Catalogue sounds that sound like a clip")
+async def similar(
+    request: Request,
+    file: UploadFile | None = File(None),
+    k: int = Query(10, ge=1, le=100),
+) -> SimilarResponse:
+    index = served_index(request)
+    wave, sr = await _clip(request, file)
+    hits = await run_in_threadpool(index.similar_to_audio, wave, sr, k)
+    return SimilarResponse(
+        index_version=index.version, results=await run_in_threadpool(scored, state(request), hits)
+    )
+
+
+@router.post(
+    "/classify",
+    response_model=ClassifyResponse,
+    summary="Zero-shot scores of a clip for labels you name",
+    description="Each label is split into words and embedded as a tag query (φ_w); the clip's φ_a is "
+    "compared with each by cosine, and the scores are a softmax of cosine / 0.1 over the labels the model "
+    "knows words of. Give labels as repeated `labels` fields or one comma-separated field.",
+)
+async def classify(
+    request: Request,
+    file: UploadFile | None = File(None),
+    labels: list[str] = Form(..., description="e.g. dog, rain, car engine"),
+) -> ClassifyResponse:
+    index = served_index(request)
+    names = list(dict.fromkeys(x.strip() for item in labels for x in item.split(",") if x.strip()))
+    if not names:
+        raise ApiError(422, "no_labels", "give at least one label")
+    if len(names) > MAX_LABELS:
+        raise ApiError(422, "too_many_labels", f"at most {MAX_LABELS} labels")
+    wave, sr = await _clip(request, file)
+    return await run_in_threadpool(_classify, index, wave, sr, names)
+
+
+def _classify(index, wave: np.ndarray, sr: int, names: list[str]) -> ClassifyResponse:
+    bundle = index.bundle
+    split = {n: bundle.split_known(class_words(n)) for n in names}
+    known = [n for n in names if split[n][0]]
+    if not known:
+        raise ApiError(422, "unknown_labels", f"no word of any label has a vector: {', '.join(names)}")
+    _, phi_a = bundle.embed_audio(wave, sr)
+    phi_w = centred(bundle.embed_tag_sets([split[n][0] for n in known]), index.centres.phi_w)  # (L, F)
+    cos = phi_w @ centred(phi_a, index.centres.phi_a)  # (L,)
+    p = np.exp((cos - cos.max()) / TAU)
+    p /= p.sum()
+    ranked = sorted(zip(known, p, strict=True), key=lambda kv: -kv[1])
+    return ClassifyResponse(
+        labels=[
+            LabelScore(label=n, score=round(float(s), 4), words=split[n][0], unknown=split[n][1])
+            for n, s in ranked
+        ],
+        unscored=[n for n in names if n not in known],
+    )

@@ -1,0 +1,68 @@
+"""Reindex jobs: started over HTTP (bearer token), run by the worker, never inside the request."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import state
+from app.api.errors import ApiError
+from app.api.schemas import Job
+from index.jobs import JobError, JobView
+from index.reindex import ReindexError, new_reindex_job
+
+router = APIRouter(tags=["jobs"])
+bearer = HTTPBearer(auto_error=False)
+
+
+def require_token(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    token = state(request).settings.api_token
+    if not token:
+        raise ApiError(403, "disabled", "admin endpoints are disabled: set AUDIOTAG_API_TOKEN on the server")
+    if creds is None or creds.credentials != token:
+        raise ApiError(
+            401, "unauthorized", "a valid bearer token is required", {"WWW-Authenticate": "Bearer"}
+        )
+
+
+class ReindexRequest(BaseModel):
+    mode: str = Field("build", pattern="^(build|update)$", description="build: everything; update: changes.")
+    factory: str | None = Field(None, max_length=100, examples=["HNSW32"])
+
+
+def job_body(job: JobView) -> Job:
+    d = job.to_dict()
+    return Job(**{k: d[k] for k in Job.model_fields})
+
+
+@router.post("/jobs/reindex", response_model=Job, status_code=202, dependencies=[Depends(require_token)],
+             summary="Queue a reindex job (bearer token)")  # fmt: skip
+async def reindex(request: Request, body: ReindexRequest | None = None) -> Job:
+    st = state(request)
+    body = body or ReindexRequest()
+    try:
+        job_id = await run_in_threadpool(new_reindex_job, st.jobs, body.mode, factory=body.factory)
+    except ReindexError as err:
+        raise ApiError(422, "invalid_job", str(err)) from None
+    st.submit(job_id)
+    return job_body(await run_in_threadpool(st.jobs.get, job_id))
+
+
+@router.get("/jobs", response_model=list[Job], summary="Recent jobs, newest first")
+async def jobs(
+    request: Request,
+    state_: str | None = Query(None, alias="state", pattern="^(queued|running|done|failed)$"),
+    limit: int = Query(20, ge=1, le=200),
+) -> list[Job]:
+    views = await run_in_threadpool(state(request).jobs.list, limit, state_)
+    return [job_body(j) for j in views]
+
+
+@router.get("/jobs/{job_id}", response_model=Job, summary="One job")
+async def job(request: Request, job_id: int = Path(..., ge=1, le=2**62)) -> Job:
+    try:
+        return job_body(await run_in_threadpool(state(request).jobs.get, job_id))
+    except JobError as err:
+        raise ApiError(404, "not_found", str(err)) from None

@@ -1,0 +1,74 @@
+"""Response bodies, as documented in the OpenAPI schema."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Sound(BaseModel):
+    id: int = Field(examples=[42])
+    name: str = Field(examples=["dog bark 3"])
+    tags: list[str] = Field(examples=[["dog", "bark"]])
+    license: str | None = Field(examples=["CC0-1.0"])
+    username: str | None = None
+    duration: float = Field(description="Seconds.", examples=[2.4])
+    description: str | None = None
+    audio_url: str = Field(examples=["/api/v1/sounds/42/audio"])
+
+
+class ScoredSound(Sound):
+    score: float = Field(description="Cosine similarity in the index's centred space.", examples=[0.61])
+
+
+class QueryWords(BaseModel):
+    words: list[str] = Field(description="Normalised words used for the query.", examples=[["dog", "bark"]])
+    unknown: list[str] = Field(description="Words without a vector, left out.", examples=[["qwzx"]])
+
+
+class SearchResponse(BaseModel):
+    query: QueryWords
+    page: int
+    k: int
+    index_version: str
+    results: list[ScoredSound]
+
+
+class SimilarResponse(BaseModel):
+    index_version: str
+    results: list[ScoredSound]
+
+
+class TagScore(BaseModel):
+    tag: str = Field(examples=["footstep"])
+    score: float = Field(examples=[0.42])
+
+
+class TagsResponse(BaseModel):
+    method: str = Field(description="neighbours or embedding (see the endpoint's description).")
+    tags: list[TagScore]
+
+
+class LabelScore(BaseModel):
+    label: str
+    score: float = Field(description="Softmax over the labels of cosine / τ (τ = 0.1).")
+    words: list[str]
+    unknown: list[str]
+
+
+class ClassifyResponse(BaseModel):
+    labels: list[LabelScore]
+    unscored: list[str] = Field(description="Labels none of whose words has a vector.")
+
+
+class Job(BaseModel):
+    id: int
+    kind: str
+    state: str
+    params: dict
+    progress: float
+    message: str | None
+    error: str | None
+    result: dict | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None

@@ -1,0 +1,185 @@
+"""The HTTP API through FastAPI's TestClient: every endpoint, and bad input of every kind."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from app.api.main import create_app
+from app.settings import Settings
+from index import versions
+from index.catalogue.db import Catalogue
+from index.indexer import Corpus, build_version
+from model.bundle import Bundle, latest_bundle
+from model.cache import FeatureCache
+from tests.conftest import tone
+
+API = "/api/v1"
+TOKEN = "s3cret-token"
+
+
+def _wav(wave: np.ndarray, sr: int = 22050, fmt: str = "WAV", subtype: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, wave, sr, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def data(trained_data_dir: Path, tmp_path_factory) -> Path:
+    """A copy of the trained data dir with a published index."""
+    data = Path(shutil.copytree(trained_data_dir, tmp_path_factory.mktemp("api") / "data"))
+    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+    bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
+    version, _ = build_version(bundle, Corpus(cat, FeatureCache(data / "cache/features")), data / "indices")
+    versions.publish(data / "indices", version)
+    cat.close()
+    return data
+
+
+@pytest.fixture(scope="module")
+def client(data: Path):
+    settings = Settings(data_dir=data, api_token=TOKEN, upload_max_bytes=2_000_000, upload_max_duration_s=30)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def _error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"]["code"] == code and body["error"]["message"]
+    return body
+
+
+def test_health_and_ready(client: TestClient) -> None:
+    assert client.get(f"{API}/health").json() == {"status": "ok"}
+    ready = client.get(f"{API}/ready").json()
+    assert ready["ready"] and ready["sounds"] == 24 and ready["model_version"].startswith("w2v-128-4h")
+
+
+def test_search_with_unknown_words_filters_and_pages(client: TestClient) -> None:
+    r = client.get(f"{API}/search", params={"q": "Rain, qwzx", "k": 5})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["query"] == {"words": ["rain"], "unknown": ["qwzx"]} and len(body["results"]) == 5
+    first = body["results"][0]
+    assert {"id", "name", "tags", "license", "duration", "score", "audio_url"} <= set(first)
+    page2 = client.get(f"{API}/search", params={"q": "rain", "k": 5, "page": 2}).json()["results"]
+    assert not {x["id"] for x in page2} & {x["id"] for x in body["results"]}
+    door = client.get(f"{API}/search", params={"q": "rain", "k": 24, "tag": "door"}).json()["results"]
+    assert len(door) == 3 and all("door" in x["tags"] for x in door)
+    assert client.get(f"{API}/search", params={"q": "rain", "license": "gpl"}).json()["results"] == []
+    _error(client.get(f"{API}/search", params={"q": "qwzx zzkq"}), 422, "unknown_tags")
+    _error(client.get(f"{API}/search"), 422, "invalid_request")
+    _error(client.get(f"{API}/search", params={"q": "rain", "k": 0}), 422, "invalid_request")
+    _error(client.get(f"{API}/search", params={"q": "rain", "min_duration": "NaN"}), 422, "invalid_request")
+
+
+def test_autocomplete(client: TestClient) -> None:
+    words = client.get(f"{API}/tags", params={"prefix": "ra"}).json()
+    assert words == ["rain"]
+    assert len(client.get(f"{API}/tags", params={"limit": 3}).json()) == 3
+
+
+def test_upload_endpoints(client: TestClient) -> None:
+    clip = _wav(tone(420.0, 1.5, sr=44100, channels=2), 44100, "FLAC")
+    tags = client.post(f"{API}/tags", files={"file": ("a.flac", clip)}, params={"k": 3})
+    assert tags.status_code == 200, tags.text
+    assert tags.json()["method"] == "neighbours" and len(tags.json()["tags"]) == 3
+    emb = client.post(f"{API}/tags", files={"file": ("a.flac", clip)}, params={"method": "embedding"}).json()
+    assert emb["method"] == "embedding" and len(emb["tags"]) == 9  # the whole tiny vocabulary
+    similar = client.post(f"{API}/similar", files={"file": ("a.flac", clip)}, params={"k": 4}).json()
+    assert len(similar["results"]) == 4
+    scores = client.post(
+        f"{API}/classify", files={"file": ("a.flac", clip)}, data={"labels": ["rain, door", "qwzx"]}
+    )
+    assert scores.status_code == 200, scores.text
+    body = scores.json()
+    assert {x["label"] for x in body["labels"]} == {"rain", "door"} and body["unscored"] == ["qwzx"]
+    assert abs(sum(x["score"] for x in body["labels"]) - 1.0) < 1e-3
+    _error(
+        client.post(f"{API}/classify", files={"file": ("a.flac", clip)}, data={"labels": "qwzx"}),
+        422,
+        "unknown_labels",
+    )
+    _error(client.post(f"{API}/classify", files={"file": ("a.flac", clip)}), 422, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        (b"", 422, "empty"),
+        (b"hello, this is not audio at all" * 10, 415, "not_audio"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt junk", 422, "undecodable"),
+        (_wav(np.zeros(22050, np.float32)), 422, "silent"),
+        (_wav(np.full(22050, np.nan, np.float32), subtype="FLOAT"), 422, "not_finite"),
+        (_wav(tone(300.0, 40.0)), 422, "too_long"),
+        (b"\x00" * 2_100_000, 413, "too_large"),
+    ],
+)
+def test_bad_uploads_get_the_right_status(client: TestClient, payload: bytes, status: int, code: str) -> None:
+    for path in ("/tags", "/similar"):
+        _error(client.post(f"{API}{path}", files={"file": ("x.wav", payload)}), status, code)
+
+
+def test_missing_file_field(client: TestClient) -> None:
+    _error(client.post(f"{API}/tags"), 422, "missing_file")
+
+
+def test_sounds_and_their_audio(client: TestClient) -> None:
+    sound = client.get(f"{API}/sounds/1").json()
+    assert sound["id"] == 1 and sound["audio_url"] == f"{API}/sounds/1/audio"
+    audio = client.get(f"{API}/sounds/1/audio")
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
+    assert sf.info(io.BytesIO(audio.content)).duration > 0.5
+    similar = client.get(f"{API}/sounds/1/similar", params={"k": 3}).json()["results"]
+    assert len(similar) == 3 and 1 not in {x["id"] for x in similar}
+    _error(client.get(f"{API}/sounds/9999"), 404, "not_found")
+    _error(client.get(f"{API}/sounds/9999/audio"), 404, "not_found")
+    _error(client.get(f"{API}/sounds/abc"), 422, "invalid_request")
+    _error(client.get(f"{API}/sounds/..%2F..%2Fetc%2Fpasswd/audio"), 404, "not_found")
+    _error(client.get(f"{API}/nowhere"), 404, "not_found")
+
+
+def test_reindex_job_needs_the_token_and_swaps_the_index(client: TestClient, data: Path) -> None:
+    _error(client.post(f"{API}/jobs/reindex"), 401, "unauthorized")
+    _error(client.post(f"{API}/jobs/reindex", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
+    bad = client.post(
+        f"{API}/jobs/reindex", json={"mode": "nonsense"}, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    _error(bad, 422, "invalid_request")
+    before = client.get(f"{API}/ready").json()["index_version"]
+    r = client.post(
+        f"{API}/jobs/reindex", json={"mode": "build"}, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    deadline = time.time() + 120
+    while time.time() < deadline and client.get(f"{API}/jobs/{job_id}").json()["state"] in (
+        "queued",
+        "running",
+    ):
+        time.sleep(0.2)
+    job = client.get(f"{API}/jobs/{job_id}").json()
+    assert job["state"] == "done", job
+    assert client.get(f"{API}/ready").json()["index_version"] == job["result"]["version"] != before
+    assert any(j["id"] == job_id for j in client.get(f"{API}/jobs").json())
+    _error(client.get(f"{API}/jobs/999999"), 404, "not_found")
+
+
+def test_admin_endpoints_are_off_without_a_token(data: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=data))) as c:
+        _error(c.post(f"{API}/jobs/reindex", headers={"Authorization": "Bearer x"}), 403, "disabled")
+
+
+def test_not_ready_without_an_index(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path / "empty"))) as c:
+        r = c.get(f"{API}/ready")
+        assert r.status_code == 503 and "no index is published" in r.json()["reason"]
+        _error(c.get(f"{API}/search", params={"q": "rain"}), 503, "not_ready")
