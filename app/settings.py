@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     api_token: str | None = Field(
         default=None, description="Bearer token of the admin endpoints (reindex); unset: they are disabled."
     )
+    require_token_for_reads: bool = Field(
+        default=False, description="Also ask the bearer token on read endpoints (search, tags …)."
+    )
+    rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per client a minute; 0: off.")
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest accepted upload.")
     upload_max_duration_s: float = Field(default=300.0, gt=0, description="Longest accepted uploaded clip.")
     host: str = Field(default="127.0.0.1", description="Address `audiotag serve` listens on.")

@@ -183,3 +183,27 @@ def test_not_ready_without_an_index(tmp_path: Path) -> None:
         r = c.get(f"{API}/ready")
         assert r.status_code == 503 and "no index is published" in r.json()["reason"]
         _error(c.get(f"{API}/search", params={"q": "rain"}), 503, "not_ready")
+
+
+def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
+    client.get(f"{API}/sounds/2")
+    text = client.get("/metrics").text
+    assert 'route="/sounds/{sound_id}",status="200"' in text
+    assert "audiotag_request_seconds_bucket" in text and "audiotag_index_sounds 24.0" in text
+    assert 'audiotag_index_info{model="w2v-128-4h' in text
+
+
+def test_rate_limit_answers_429_with_retry_after(data: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=data, rate_limit_per_minute=3))) as c:
+        codes = [c.get(f"{API}/tags").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        r = c.get(f"{API}/tags")
+        assert r.json()["error"]["code"] == "rate_limited" and int(r.headers["Retry-After"]) >= 1
+        assert c.get(f"{API}/health").status_code == 200  # health is never limited
+
+
+def test_read_endpoints_can_require_the_token(data: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=data, api_token=TOKEN, require_token_for_reads=True))) as c:
+        _error(c.get(f"{API}/tags"), 401, "unauthorized")
+        assert c.get(f"{API}/tags", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        assert c.get(f"{API}/ready").status_code == 200

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from app.api import errors, routes_audio, routes_health, routes_jobs, routes_search, routes_sounds
+from app.api import errors, observe, routes_audio, routes_health, routes_jobs, routes_search, routes_sounds
 from app.api.deps import API
 from app.api.state import ServiceState
 from app.api.uploads import BodyLimit
@@ -24,11 +24,15 @@ REFRESH_S = 2.0
 class Service(ServiceState):
     """The state plus the in-process reindex worker."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, metrics: observe.Metrics) -> None:
         super().__init__(rt.settings, rt.catalogue)
+        self.metrics = metrics
         self.rt = rt
         self.limits = rt.upload_limits
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="reindex")
+
+    def on_swap(self, index) -> None:
+        self.metrics.served(index.version, index.bundle.version, index.size)
 
     def submit(self, job_id: int) -> None:
         def run() -> None:
@@ -46,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = Service(rt)
+        service = Service(rt, app.state.metrics)
         app.state.audiotag = service
         await run_in_threadpool(service.jobs.reap_stale)
         await run_in_threadpool(service.refresh)
@@ -66,6 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=f"{API}/openapi.json",
     )
     errors.install(app)
+    s = rt.settings
+    app.state.metrics = observe.install(
+        app, s.rate_limit_per_minute, s.api_token if s.require_token_for_reads else None
+    )
     for module in (routes_health, routes_search, routes_audio, routes_sounds, routes_jobs):
         app.include_router(module.router, prefix=API)
     app.add_middleware(BodyLimit, max_bytes=rt.settings.upload_max_bytes + 64 * 1024)  # + multipart framing

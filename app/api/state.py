@@ -36,6 +36,9 @@ class ServiceState:
         self._lock = threading.Lock()
         self.problem = "not loaded yet"
 
+    def on_swap(self, index: SearchIndex) -> None:
+        """Called with each newly served index (metrics)."""
+
     @property
     def index(self) -> SearchIndex:
         index = self._index
@@ -69,5 +72,6 @@ class ServiceState:
             self._bundles = {bundle_version: bundle}
             self._index = index
             self.problem = ""
+            self.on_swap(index)
             log.info("serving index %s (model %s, %d sounds)", current, bundle_version, index.size)
             return True

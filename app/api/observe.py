@@ -1,0 +1,120 @@
+"""Request metrics (Prometheus), a per-client rate limit, and the optional token on read endpoints."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from app.api.errors import error_body
+
+OPEN_PATHS = ("/api/v1/health", "/api/v1/ready", "/metrics")
+
+
+class Metrics:
+    """One registry per app, so several apps (tests) never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "audiotag_requests", "HTTP requests", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "audiotag_request_seconds", "Server time per request", ["route"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )  # fmt: skip
+        self.batch = Histogram(
+            "audiotag_inference_batch_size", "Clips per inference batch", registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+        )  # fmt: skip
+        self.index_sounds = Gauge(
+            "audiotag_index_sounds", "Sounds in the served index", registry=self.registry
+        )
+        self.index_info = Gauge(
+            "audiotag_index_info",
+            "The served index and model (value 1)",
+            ["version", "model"],
+            registry=self.registry,
+        )
+
+    def served(self, version: str, model: str, sounds: int) -> None:
+        self.index_info.clear()
+        self.index_info.labels(version, model).set(1)
+        self.index_sounds.set(sounds)
+
+
+class RateLimiter:
+    """A token bucket per client: `per_minute` requests, bursts up to the same number."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def wait_for(self, client: str) -> float:
+        """0 when the request may go ahead, else seconds until it may."""
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(client, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self.buckets[client] = (tokens - 1.0, now)
+                return 0.0
+            self.buckets[client] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+def install(app: FastAPI, per_minute: int, read_token: str | None) -> Metrics:
+    metrics = Metrics()
+    limiter = RateLimiter(per_minute) if per_minute > 0 else None
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next) -> Response:
+        path = request.url.path
+        start = time.perf_counter()
+        if path not in OPEN_PATHS:
+            client = request.client.host if request.client else "unknown"
+            wait = limiter.wait_for(client) if limiter else 0.0
+            if wait > 0:
+                response = JSONResponse(
+                    error_body("rate_limited", f"too many requests: try again in {wait:.1f} s"), 429,
+                    headers={"Retry-After": str(max(1, round(wait)))},
+                )  # fmt: skip
+                return _count(metrics, request, response, start)
+            if read_token and path.startswith("/api/v1/") and not _authorised(request, read_token):
+                response = JSONResponse(
+                    error_body("unauthorized", "a valid bearer token is required"), 401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )  # fmt: skip
+                return _count(metrics, request, response, start)
+        response = await call_next(request)
+        return _count(metrics, request, response, start)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
+
+
+def _authorised(request: Request, token: str) -> bool:
+    return request.headers.get("authorization", "") == f"Bearer {token}"
+
+
+def _count(metrics: Metrics, request: Request, response: Response, start: float) -> Response:
+    route = request.scope.get("route")
+    name = getattr(route, "path", None) or "unmatched"  # the template, never the raw path
+    metrics.requests.labels(name, request.method, str(response.status_code)).inc()
+    metrics.latency.labels(name).observe(time.perf_counter() - start)
+    return response
