@@ -53,6 +53,8 @@ class Settings(BaseSettings):
         default=False, description="Also ask the bearer token on read endpoints (search, tags …)."
     )
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per client a minute; 0: off.")
+    batch_max_size: int = Field(default=32, ge=1, description="Clips per inference batch at most.")
+    batch_max_wait_ms: float = Field(default=5.0, ge=0, description="How long a batch waits for more clips.")
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest accepted upload.")
     upload_max_duration_s: float = Field(default=300.0, gt=0, description="Longest accepted uploaded clip.")
     host: str = Field(default="127.0.0.1", description="Address `audiotag serve` listens on.")

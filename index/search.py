@@ -180,11 +180,17 @@ class SearchIndex:
         vocabulary tags whose φ_w is nearest the clip's φ_a (cosine); also the fallback when the
         index has no tagged neighbours."""
         z, phi = self.bundle.embed_audio(waveform, sample_rate)
+        return self.suggest_tags_for(z, phi, k, method)
+
+    def suggest_tags_for(
+        self, z_a: np.ndarray, phi_a: np.ndarray, k: int = 10, method: str = "neighbours"
+    ) -> list[tuple[str, float]]:
+        """`suggest_tags` for a clip already embedded (normalised z_a and φ_a)."""
         if method == "neighbours":
-            votes = self.tags_from_neighbours(z, k)
+            votes = self.tags_from_neighbours(z_a, k)
             if votes:
                 return votes
-        return self.tags_for_vector(phi, k)
+        return self.tags_for_vector(phi_a, k)
 
     def tags_from_neighbours(self, z_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
         hits = self.search_by_vector(centred(z_a, self.centres.z_a), NEIGHBOURS, space="similar")

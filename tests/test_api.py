@@ -207,3 +207,30 @@ def test_read_endpoints_can_require_the_token(data: Path) -> None:
         _error(c.get(f"{API}/tags"), 401, "unauthorized")
         assert c.get(f"{API}/tags", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         assert c.get(f"{API}/ready").status_code == 200
+
+
+def test_concurrent_clips_share_a_batch(data: Path) -> None:
+    import asyncio
+
+    from app.api.batcher import Batcher
+    from model.features import log_mel
+
+    bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
+    logmels = [log_mel(tone(200.0 + 150 * i, 1.0 + 0.2 * i)) for i in range(8)]
+    sizes: list[int] = []
+
+    async def run() -> list:
+        batcher = Batcher(max_batch=5, max_wait_s=0.05, on_batch=sizes.append)
+        batcher.start()
+        try:
+            return await asyncio.gather(*(batcher.embed(bundle, m) for m in logmels))
+        finally:
+            await batcher.stop()
+
+    results = asyncio.run(run())
+    assert sizes == [5, 3]
+    z, phi = bundle.embed_logmels(logmels)
+    assert all(
+        np.allclose(r[0], z[i], atol=1e-4) and np.allclose(r[1], phi[i], atol=1e-4)
+        for i, r in enumerate(results)
+    )

@@ -6,11 +6,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, observe, routes_audio, routes_health, routes_jobs, routes_search, routes_sounds
+from app.api.batcher import Batcher
 from app.api.deps import API
 from app.api.state import ServiceState
 from app.api.uploads import BodyLimit
@@ -19,6 +23,7 @@ from app.settings import Settings
 from index.reindex import run_reindex
 
 REFRESH_S = 2.0
+STATIC = Path(__file__).parent / "static"
 
 
 class Service(ServiceState):
@@ -30,6 +35,8 @@ class Service(ServiceState):
         self.rt = rt
         self.limits = rt.upload_limits
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="reindex")
+        s = rt.settings
+        self.batcher = Batcher(s.batch_max_size, s.batch_max_wait_ms / 1000, metrics.batch.observe)
 
     def on_swap(self, index) -> None:
         self.metrics.served(index.version, index.bundle.version, index.size)
@@ -54,11 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.audiotag = service
         await run_in_threadpool(service.jobs.reap_stale)
         await run_in_threadpool(service.refresh)
+        service.batcher.start()
         watcher = asyncio.create_task(_watch(service))
         try:
             yield
         finally:
             watcher.cancel()
+            await service.batcher.stop()
             service.worker.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
@@ -76,6 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (routes_health, routes_search, routes_audio, routes_sounds, routes_jobs):
         app.include_router(module.router, prefix=API)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
     app.add_middleware(BodyLimit, max_bytes=rt.settings.upload_max_bytes + 64 * 1024)  # + multipart framing
     return app
 

@@ -11,6 +11,9 @@ from app.api.errors import ApiError
 from app.api.schemas import ClassifyResponse, LabelScore, SimilarResponse, TagScore, TagsResponse
 from app.api.uploads import decode_upload, read_upload
 from index.centres import centred
+from index.search import Filters, SearchIndex
+from model.audio import resample
+from model.features import log_mel
 from trainer.eval.zeroshot import class_words
 
 router = APIRouter(tags=["audio"])
@@ -18,10 +21,19 @@ TAU = 0.1
 MAX_LABELS = 100
 
 
-async def _clip(request: Request, file: UploadFile | None) -> tuple[np.ndarray, int]:
+async def _embed(
+    request: Request, index: SearchIndex, file: UploadFile | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The upload's (z_a, φ_a): decoded and turned into a log-mel in a thread, encoded in a shared batch."""
     st = state(request)
     data = await read_upload(file, st.settings.upload_max_bytes)
-    return await run_in_threadpool(decode_upload, data, st.limits)
+    logmel = await run_in_threadpool(_logmel, data, st.limits, index.bundle)
+    return await st.batcher.embed(index.bundle, logmel)
+
+
+def _logmel(data: bytes, limits, bundle) -> np.ndarray:
+    wave, sr = decode_upload(data, limits)
+    return log_mel(resample(wave, sr, bundle.features.sample_rate), bundle.features)
 
 
 @router.post(
@@ -40,8 +52,8 @@ async def tags(
     method: str = Query("neighbours", pattern="^(neighbours|embedding)$"),
 ) -> TagsResponse:
     index = served_index(request)
-    wave, sr = await _clip(request, file)
-    found = await run_in_threadpool(index.suggest_tags, wave, sr, k, method)
+    z, phi = await _embed(request, index, file)
+    found = await run_in_threadpool(index.suggest_tags_for, z, phi, k, method)
     return TagsResponse(method=method, tags=[TagScore(tag=t, score=round(s, 4)) for t, s in found])
 
 
@@ -52,8 +64,10 @@ async def similar(
     k: int = Query(10, ge=1, le=100),
 ) -> SimilarResponse:
     index = served_index(request)
-    wave, sr = await _clip(request, file)
-    hits = await run_in_threadpool(index.similar_to_audio, wave, sr, k)
+    z, _ = await _embed(request, index, file)
+    hits = await run_in_threadpool(
+        index.search_by_vector, centred(z, index.centres.z_a), k, 0, Filters(), "similar"
+    )
     return SimilarResponse(
         index_version=index.version, results=await run_in_threadpool(scored, state(request), hits)
     )
@@ -78,17 +92,17 @@ async def classify(
         raise ApiError(422, "no_labels", "give at least one label")
     if len(names) > MAX_LABELS:
         raise ApiError(422, "too_many_labels", f"at most {MAX_LABELS} labels")
-    wave, sr = await _clip(request, file)
-    return await run_in_threadpool(_classify, index, wave, sr, names)
-
-
-def _classify(index, wave: np.ndarray, sr: int, names: list[str]) -> ClassifyResponse:
     bundle = index.bundle
     split = {n: bundle.split_known(class_words(n)) for n in names}
-    known = [n for n in names if split[n][0]]
-    if not known:
+    if not any(split[n][0] for n in names):
         raise ApiError(422, "unknown_labels", f"no word of any label has a vector: {', '.join(names)}")
-    _, phi_a = bundle.embed_audio(wave, sr)
+    _, phi_a = await _embed(request, index, file)
+    return await run_in_threadpool(_classify, index, phi_a, names, split)
+
+
+def _classify(index: SearchIndex, phi_a: np.ndarray, names: list[str], split: dict) -> ClassifyResponse:
+    bundle = index.bundle
+    known = [n for n in names if split[n][0]]
     phi_w = centred(bundle.embed_tag_sets([split[n][0] for n in known]), index.centres.phi_w)  # (L, F)
     cos = phi_w @ centred(phi_a, index.centres.phi_a)  # (L,)
     p = np.exp((cos - cos.max()) / TAU)

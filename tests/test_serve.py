@@ -1,0 +1,133 @@
+"""The service end to end: a real uvicorn process on loopback, over HTTP and in headless Chromium."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import soundfile as sf
+
+from index import versions
+from index.catalogue.db import Catalogue
+from index.indexer import Corpus, build_version
+from model.bundle import Bundle, latest_bundle
+from model.cache import FeatureCache
+from tests.conftest import tone, write_audio
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trained_data_dir: Path, tmp_path_factory):
+    """`audiotag serve` on a free loopback port over a copy of the trained data with an index."""
+    data = Path(shutil.copytree(trained_data_dir, tmp_path_factory.mktemp("serve") / "data"))
+    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+    bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
+    corpus = Corpus(cat, FeatureCache(data / "cache/features"))
+    versions.publish(data / "indices", build_version(bundle, corpus, data / "indices")[0])
+    cat.close()
+    port = _free_port()
+    script = Path(sys.executable).parent / "audiotag"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
+    env = {**os.environ, "AUDIOTAG_DATA_DIR": str(data), "AUDIOTAG_DEVICE": "cpu"}
+    proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        assert proc.poll() is None, proc.stdout.read()
+        try:
+            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the server did not become ready")
+    yield base, data
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _clip(seconds: float = 1.5) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, tone(520.0, seconds, sr=48000), 48000, format="OGG", subtype="VORBIS")
+    return buf.getvalue()
+
+
+def test_real_server_answers_and_refuses(server) -> None:
+    base, _ = server
+    with httpx.Client(base_url=f"{base}/api/v1", timeout=30) as c:
+        found = c.get("/search", params={"q": "door rain", "k": 3}).json()
+        assert len(found["results"]) == 3
+        assert c.get(found["results"][0]["audio_url"].removeprefix("/api/v1")).status_code == 200
+        tags = c.post("/tags", files={"file": ("clip.ogg", _clip())})
+        assert tags.status_code == 200 and tags.json()["tags"]
+        bad = c.post("/tags", files={"file": ("notes.txt", b"just some text, no audio here" * 20)})
+        assert bad.status_code == 415 and bad.json()["error"]["code"] == "not_audio"
+        assert c.get("/sounds/424242").status_code == 404
+        assert c.get("/openapi.json").json()["info"]["title"] == "audiotag"
+    assert 'route="/search",status="200"' in httpx.get(f"{base}/metrics").text
+    assert "<title>audiotag</title>" in httpx.get(base).text
+
+
+@pytest.mark.skipif(not (CHROMEDRIVER and CHROMIUM), reason="needs Debian's chromium and chromium-driver")
+def test_web_page_in_headless_chromium(server, tmp_path: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, _ = server
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1600"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    wait = WebDriverWait(driver, 30)
+    try:
+        driver.get(base)
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "sounds"))
+        driver.find_element(By.ID, "query").send_keys("rain qwzx")
+        driver.find_element(By.ID, "search-button").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results li.sound")) == 10)
+        assert "left out: qwzx" in driver.find_element(By.ID, "search-note").text
+        first_tag = driver.find_element(By.CSS_SELECTOR, "#results li.sound .tag")
+        tag = first_tag.text
+        first_tag.click()
+        wait.until(lambda d: d.find_element(By.ID, "query").get_attribute("value") == tag)
+        wait.until(ec.text_to_be_present_in_element((By.ID, "search-note"), f"“{tag}”"))
+        clip = write_audio(tmp_path / "my clip.wav", tone(700.0, 1.2), 22050)
+        driver.find_element(By.ID, "file").send_keys(str(clip))
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#suggested li")) > 0)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#similar li.sound")) == 5)
+        driver.find_element(By.ID, "labels").send_keys("rain, door, qwzx")
+        driver.find_element(By.ID, "classify-button").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores li")) == 2)
+        assert "qwzx" in driver.find_element(By.ID, "upload-note").text
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "web-page-results.png"))
+        bad = write_audio(tmp_path / "silence.wav", tone(100.0, 1.0, amp=0.0) * 0, 22050)
+        driver.find_element(By.ID, "file").send_keys(str(bad))
+        wait.until(ec.text_to_be_present_in_element((By.ID, "upload-note"), "silent"))
+        driver.save_screenshot(str(ARTIFACTS / "web-page-error.png"))
+    finally:
+        driver.quit()
