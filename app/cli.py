@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from app import cli_corpus, cli_data, cli_demo, cli_eval, cli_index, cli_serve, cli_train
+from app import cli_corpus, cli_data, cli_demo, cli_eval, cli_index, cli_serve, cli_train, cli_worker
 from app.console import fail
 from app.runtime import Runtime
 from app.settings import Settings
@@ -24,6 +24,7 @@ cli_train.register(app)
 cli_eval.register(app)
 cli_index.register(app)
 cli_serve.register(app)
+cli_worker.register(app)
 cli_demo.register(app)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app import cli_corpus, cli_data, cli_index, cli_train
+from app import cli_corpus, cli_data, cli_index, cli_serve, cli_train
 from app.console import console
 from app.runtime import Runtime
 from index import versions
@@ -17,24 +17,28 @@ def demo_cmd(
     ctx: typer.Context,
     epochs: int = typer.Option(TrainConfig.epochs, min=1, help="Training epochs of the demo model."),
     retrain: bool = typer.Option(False, "--retrain", help="Train again even if a bundle exists."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the service at the end."),
 ) -> None:
-    """Build the built-in corpus, ingest it, train the default model on it and index it.
+    """Build the built-in corpus, ingest it, train the default model on it, index it and serve it.
 
     Every step is idempotent: a second run reuses what the first one built.
     """
     rt: Runtime = ctx.obj
-    console.rule("1/4  built-in corpus")
+    console.rule("1/5  built-in corpus")
     ctx.invoke(cli_corpus.build_cmd, ctx, preset="demo", packages=None, ingest_too=True, keep_debs=False)
-    console.rule("2/4  catalogue")
+    console.rule("2/5  catalogue")
     ctx.invoke(cli_data.stats_cmd, ctx)
-    console.rule("3/4  model")
+    console.rule("3/5  model")
     bundle = latest_bundle(rt.settings.bundles_dir)
     if bundle and not retrain:
         console.print(f"model bundle already trained: {bundle} (--retrain to train again)")
     else:
         _train(ctx, epochs)
-    console.rule("4/4  index")
+    console.rule("4/5  index")
     _index(ctx, rt)
+    if serve:
+        console.rule("5/5  service")
+        ctx.invoke(cli_serve.serve_cmd, ctx, host=None, port=None)
 
 
 def _index(ctx: typer.Context, rt: Runtime) -> None:

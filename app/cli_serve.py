@@ -20,7 +20,7 @@ def serve_cmd(
 
     rt: Runtime = ctx.obj
     host, port = host or rt.settings.host, port or rt.settings.port
-    console.print(f"audiotag on http://{host}:{port}/api/v1/docs")
+    console.print(f"audiotag is at http://{host}:{port}/ (API docs: http://{host}:{port}/api/v1/docs)")
     uvicorn.run(create_app(rt.settings), host=host, port=port, log_level="info")
 
 

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         default=False, description="Also ask the bearer token on read endpoints (search, tags …)."
     )
     rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per client a minute; 0: off.")
+    worker_in_process: bool = Field(
+        default=True,
+        description="Run reindex jobs inside the service; false: a separate `audiotag worker` does.",
+    )
     batch_max_size: int = Field(default=32, ge=1, description="Clips per inference batch at most.")
     batch_max_wait_ms: float = Field(default=5.0, ge=0, description="How long a batch waits for more clips.")
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest accepted upload.")

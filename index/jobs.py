@@ -121,6 +121,18 @@ class JobStore:
             )
             return done.rowcount == 1
 
+    def claim_next(self, kind: str, worker: str | None = None) -> int | None:
+        """Claim the oldest queued job of `kind`; None when there is none (or others took them all)."""
+        while True:
+            with self.catalogue.session() as s:
+                job_id = s.scalar(
+                    select(Job.id).where(Job.kind == kind, Job.state == "queued").order_by(Job.id).limit(1)
+                )
+            if job_id is None:
+                return None
+            if self.claim(job_id, worker):
+                return job_id
+
     def beat(self, job_id: int, progress: float, message: str | None = None) -> None:
         with self.catalogue.session() as s, s.begin():
             s.execute(
@@ -170,9 +182,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def run_job(store: JobStore, job_id: int, work: Callable[[Callable[[float, str], None]], dict]) -> JobView:
-    """Claim a job, run `work(report)` with heartbeats, record done or failed (work errors never raise)."""
-    if not store.claim(job_id):
+def run_job(
+    store: JobStore, job_id: int, work: Callable[[Callable[[float, str], None]], dict], claimed: bool = False
+) -> JobView:
+    """Claim a job (unless `claimed`), run `work(report)` with heartbeats, record done or failed (work
+    errors never raise)."""
+    if not claimed and not store.claim(job_id):
         raise JobError(f"job {job_id} is not queued: {store.get(job_id).state}")
     try:
         result = work(lambda progress, message: store.beat(job_id, progress, message))

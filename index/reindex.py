@@ -79,8 +79,9 @@ def run_reindex(
     options: IndexOptions,
     device: str = "auto",
     report: Report | None = None,
+    claimed: bool = False,
 ) -> JobView:
-    """Run a queued reindex job to its end (done or failed)."""
+    """Run a queued (or already `claimed`) reindex job to its end (done or failed)."""
     params = store.get(job_id).params
     body = reindex_work(params, corpus, bundles_dir, indices_dir, options, device)
 
@@ -92,4 +93,4 @@ def run_reindex(
 
         return body(both)
 
-    return run_job(store, job_id, work)
+    return run_job(store, job_id, work, claimed)

@@ -256,3 +256,27 @@ def test_a_killed_build_leaves_the_served_index_and_resumes(data: Path) -> None:
     assert last.state == "done" and last.result["shards_reused"] >= written and last.result["shards"] == 24
     assert versions.current_version(data / "indices") == last.result["version"] != served
     assert not list((data / "indices").glob(".build-*"))
+
+
+def test_two_workers_never_run_the_same_job(data: Path) -> None:
+    from index.reindex import new_reindex_job
+
+    store = JobStore(Catalogue(f"sqlite:///{data / 'catalogue.db'}"))
+    jobs = [new_reindex_job(store, "build") for _ in range(4)]
+    script = Path(sys.executable).parent / "audiotag"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
+    procs = [
+        subprocess.Popen([*cmd, "--data-dir", str(data), "worker", "--once", "--poll", "0.1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    views = [store.get(j) for j in jobs]
+    assert all(v.state == "done" and v.attempts == 1 for v in views), outputs
+    ran = [
+        line.split()[1].rstrip(":")
+        for out in outputs
+        for line in out.splitlines()
+        if line.endswith(": running")
+    ]
+    assert sorted(ran) == sorted(str(j) for j in jobs)  # each job ran once, in one of the two workers

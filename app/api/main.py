@@ -42,6 +42,10 @@ class Service(ServiceState):
         self.metrics.served(index.version, index.bundle.version, index.size)
 
     def submit(self, job_id: int) -> None:
+        """Run the queued job here, unless separate `audiotag worker` processes run the queue."""
+        if not self.settings.worker_in_process:
+            return
+
         def run() -> None:
             s, rt = self.settings, self.rt
             run_reindex(

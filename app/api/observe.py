@@ -115,6 +115,8 @@ def _authorised(request: Request, token: str) -> bool:
 def _count(metrics: Metrics, request: Request, response: Response, start: float) -> Response:
     route = request.scope.get("route")
     name = getattr(route, "path", None) or "unmatched"  # the template, never the raw path
+    seconds = time.perf_counter() - start
     metrics.requests.labels(name, request.method, str(response.status_code)).inc()
-    metrics.latency.labels(name).observe(time.perf_counter() - start)
+    metrics.latency.labels(name).observe(seconds)
+    response.headers["Server-Timing"] = f"app;dur={1000 * seconds:.2f}"
     return response
