@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,6 +191,18 @@ def _manifest(bundle: Bundle, factories: dict[str, str], sounds: int, tags: int,
     }
 
 
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive lock on a file (flock), held for the block; waits while another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def build_version(
     bundle: Bundle,
     corpus: Corpus,
@@ -201,38 +215,40 @@ def build_version(
     root.mkdir(parents=True, exist_ok=True)
     rows = read_live(corpus, report)
     t_read = time.perf_counter()
-    work = root / f".build-{build_key(bundle, options, rows)}"
-    shards, reused = embed_shards(bundle, corpus.cache, rows, work, options.shard_size, report)
-    t_embed = time.perf_counter()
-    ids, z, phi = load_shards(shards)
-    centres = Centres(phi.mean(axis=0), mean_tag_set_vector(bundle, corpus.catalogue), z.mean(axis=0))
-    version = versions.new_version_id()
-    with versions.staging(root, version) as staging:
-        factories = {
-            space: vector_index.resolve_factory(options.factory, len(ids), space) for space in SPACES
+    key = build_key(bundle, options, rows)
+    with _exclusive(root / ".locks" / f"build-{key}"):  # an identical build running elsewhere finishes first
+        work = root / f".build-{key}"
+        shards, reused = embed_shards(bundle, corpus.cache, rows, work, options.shard_size, report)
+        t_embed = time.perf_counter()
+        ids, z, phi = load_shards(shards)
+        centres = Centres(phi.mean(axis=0), mean_tag_set_vector(bundle, corpus.catalogue), z.mean(axis=0))
+        version = versions.new_version_id()
+        with versions.staging(root, version) as staging:
+            factories = {
+                space: vector_index.resolve_factory(options.factory, len(ids), space) for space in SPACES
+            }
+            report(0.92, f"building indices of {len(ids)} sounds: {factories}")
+            audio = vector_index.build(centred(phi, centres.phi_a), ids, factories["audio"])
+            vector_index.write(audio, staging / versions.AUDIO)
+            similar = vector_index.build(centred(z, centres.z_a), ids, factories["similar"])
+            vector_index.write(similar, staging / versions.SIMILAR)
+            n_tags = write_tags(bundle, staging, centres.phi_w)
+            centres.save(staging)
+            np.save(staging / versions.IDS, ids)
+        t_build = time.perf_counter()
+        timings = {
+            "read_s": round(t_read - t0, 3),
+            "embed_s": round(t_embed - t_read, 3),
+            "build_s": round(t_build - t_embed, 3),
+            "shards": len(shards),
+            "shards_reused": reused,
+            "audio_seconds": round(rows.seconds, 1),
         }
-        report(0.92, f"building indices of {len(ids)} sounds: {factories}")
-        audio = vector_index.build(centred(phi, centres.phi_a), ids, factories["audio"])
-        vector_index.write(audio, staging / versions.AUDIO)
-        similar = vector_index.build(centred(z, centres.z_a), ids, factories["similar"])
-        vector_index.write(similar, staging / versions.SIMILAR)
-        n_tags = write_tags(bundle, staging, centres.phi_w)
-        centres.save(staging)
-        np.save(staging / versions.IDS, ids)
-    t_build = time.perf_counter()
-    timings = {
-        "read_s": round(t_read - t0, 3),
-        "embed_s": round(t_embed - t_read, 3),
-        "build_s": round(t_build - t_embed, 3),
-        "shards": len(shards),
-        "shards_reused": reused,
-        "audio_seconds": round(rows.seconds, 1),
-    }
-    versions.commit_version(
-        root, staging, version, _manifest(bundle, factories, len(ids), n_tags, timings=timings)
-    )
-    shutil.rmtree(work, ignore_errors=True)
-    return version, timings
+        versions.commit_version(
+            root, staging, version, _manifest(bundle, factories, len(ids), n_tags, timings=timings)
+        )
+        shutil.rmtree(work, ignore_errors=True)
+        return version, timings
 
 
 def check_bundle(manifest: dict, bundle: Bundle) -> None:

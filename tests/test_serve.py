@@ -45,13 +45,21 @@ def server(trained_data_dir: Path, tmp_path_factory):
     port = _free_port()
     script = Path(sys.executable).parent / "audiotag"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
-    env = {**os.environ, "AUDIOTAG_DATA_DIR": str(data), "AUDIOTAG_DEVICE": "cpu"}
-    proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "AUDIOTAG_DATA_DIR": str(data),
+        "AUDIOTAG_DEVICE": "cpu",
+        "AUDIOTAG_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    # stdout to a file, not a pipe: a pipe nobody reads fills up and blocks the server
+    log = (data.parent / "serve.log").open("w")  # noqa: SIM115 (closed after the server stops)
+    proc = subprocess.Popen(
+        [*cmd, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
-        assert proc.poll() is None, proc.stdout.read()
+        assert proc.poll() is None, (data.parent / "serve.log").read_text()
         try:
             if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
                 break
@@ -64,6 +72,7 @@ def server(trained_data_dir: Path, tmp_path_factory):
     yield base, data
     proc.terminate()
     proc.wait(timeout=20)
+    log.close()
 
 
 def _clip(seconds: float = 1.5) -> bytes:
@@ -131,3 +140,38 @@ def test_web_page_in_headless_chromium(server, tmp_path: Path) -> None:
         driver.save_screenshot(str(ARTIFACTS / "web-page-error.png"))
     finally:
         driver.quit()
+
+
+def test_no_request_fails_while_a_new_index_is_published(server) -> None:
+    import threading
+
+    base, data = server
+    before = httpx.get(f"{base}/api/v1/ready").json()["index_version"]
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=f"{base}/api/v1", timeout=30) as c:
+            while not stop.is_set():
+                statuses.append(c.get("/search", params={"q": "rain door", "k": 5}).status_code)
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        script = Path(sys.executable).parent / "audiotag"
+        cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
+        built = subprocess.run(
+            [*cmd, "--data-dir", str(data), "index", "build"], capture_output=True, text=True
+        )
+        assert built.returncode == 0, built.stderr
+        deadline = time.time() + 30
+        while time.time() < deadline and httpx.get(f"{base}/api/v1/ready").json()["index_version"] == before:
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert httpx.get(f"{base}/api/v1/ready").json()["index_version"] != before
+    assert statuses and set(statuses) == {200}

@@ -86,8 +86,17 @@ def catalogue_figures(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache)
         votes = neighbour_tag_scores(z_a, z_pool, pool_tags, len(vocab))
         neighbours = precision_recall_at_k(votes + 1e-6 * popularity, truth, K_TAGS)  # ties: frequent first
         known_sets = [k for k in (bundle.split_known(t)[0] for _, t in pool) if k]
-        mu_w = bundle.embed_tag_sets(known_sets).mean(axis=0) if known_sets else np.zeros_like(phi_w[0])
-        centred_retrieval = retrieval_metrics(centred(phi_w, mu_w), centred(phi_a, phi_pool.mean(axis=0)))
+        w_pool = (
+            bundle.embed_tag_sets(known_sets) if known_sets else np.zeros((1, phi_w.shape[1]), np.float32)
+        )
+        mu_w, mu_a = w_pool.mean(axis=0), phi_pool.mean(axis=0)
+        centred_retrieval = retrieval_metrics(centred(phi_w, mu_w), centred(phi_a, mu_a))
+        # hubness: how many different training clips come first for the training clips' own tag queries
+        retrieval["distinct_first_hits"] = int(len(set(np.argmax(w_pool @ phi_pool.T, axis=1))))
+        centred_retrieval["distinct_first_hits"] = int(
+            len(set(np.argmax(centred(w_pool, mu_w) @ centred(phi_pool, mu_a).T, axis=1)))
+        )
+        retrieval["pool"] = centred_retrieval["pool"] = len(w_pool)
     return CatalogueFigures(
         retrieval, tagging, precision_recall_at_k(popularity, truth, K_TAGS), neighbours, centred_retrieval
     )
