@@ -4,9 +4,9 @@ A small model's embeddings share one dominant direction (z_a is a ReLU output, a
 of it): on the demo model any two clips' φ_a have a cosine near 0.98, so a few clips nearest the
 common direction top every query. Subtracting the catalogue's mean φ_a from sounds, the mean φ_w of
 their tag sets from text queries and tags, and the mean z_a for audio similarity spreads the scores
-and lets other sounds win: on the demo model, 95 instead of 29 distinct sounds come first for the
+and lets other sounds win: on the demo model, 96 instead of 29 distinct sounds come first for the
 1,017 training clips' tag queries. It is a trade: on held-out clips recall@10 stays 0.232 while
-mAP@10 drops from 0.095 to 0.075 (`audiotag eval`, docs/eval-demo/report.md).
+mAP@10 drops from 0.095 to 0.075 (`audiotag eval --task catalogue`, docs/eval-demo/catalogue-report.md).
 
 Each index version stores its centres (`centres.npz`); an update keeps the centres it started from.
 """
