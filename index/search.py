@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound, Tag, sound_tags
+from index.catalogue.queries import sounds_with_tags
 from index.centres import Centres, centred
 from index.indexer import check_bundle
 from model.bundle import Bundle, TagEmbedding
@@ -194,13 +194,8 @@ class SearchIndex:
 
     def tags_from_neighbours(self, z_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
         hits = self.search_by_vector(centred(z_a, self.centres.z_a), NEIGHBOURS, space="similar")
-        with self.catalogue.session() as s:
-            sounds = s.scalars(
-                select(Sound)
-                .where(Sound.id.in_([h.sound_id for h in hits]))
-                .options(selectinload(Sound.tags))
-            ).all()
-            words = {x.id: self.bundle.vocabulary.select(normalise_tags(x.tag_names)) for x in sounds}
+        sounds = sounds_with_tags(self.catalogue, [h.sound_id for h in hits])
+        words = {i: self.bundle.vocabulary.select(normalise_tags(x.tag_names)) for i, x in sounds.items()}
         votes: dict[str, float] = {}
         total = 0.0
         for hit in hits:

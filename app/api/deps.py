@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from fastapi import Request
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.api.errors import ApiError
 from app.api.schemas import ScoredSound, Sound
 from app.api.state import NotReady, ServiceState
 from index.catalogue.models import Sound as SoundRow
+from index.catalogue.queries import sounds_with_tags
 from index.search import Hit, SearchIndex
 
 API = "/api/v1"
@@ -35,22 +34,16 @@ def sound_body(row: SoundRow) -> dict:
 
 def scored(st: ServiceState, hits: list[Hit]) -> list[ScoredSound]:
     """Hits with their catalogue metadata, in rank order."""
-    with st.catalogue.session() as s:
-        rows = s.scalars(
-            select(SoundRow)
-            .where(SoundRow.id.in_([h.sound_id for h in hits]))
-            .options(selectinload(SoundRow.tags))
-        ).all()
-        by_id = {r.id: sound_body(r) for r in rows}
-    return [ScoredSound(**by_id[h.sound_id], score=round(h.score, 4)) for h in hits if h.sound_id in by_id]
+    rows = sounds_with_tags(st.catalogue, [h.sound_id for h in hits])
+    return [
+        ScoredSound(**sound_body(rows[h.sound_id]), score=round(h.score, 4))
+        for h in hits
+        if h.sound_id in rows
+    ]
 
 
 def live_sound(st: ServiceState, sound_id: int) -> SoundRow:
-    with st.catalogue.session() as s:
-        row = s.scalars(
-            select(SoundRow).where(SoundRow.id == sound_id).options(selectinload(SoundRow.tags))
-        ).first()
-        if row is None or row.deleted_at is not None:
-            raise ApiError(404, "not_found", f"no sound with id {sound_id}")
-        s.expunge(row)
-        return row
+    row = sounds_with_tags(st.catalogue, [sound_id]).get(sound_id)
+    if row is None or row.deleted_at is not None:
+        raise ApiError(404, "not_found", f"no sound with id {sound_id}")
+    return row
