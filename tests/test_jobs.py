@@ -1,0 +1,54 @@
+"""Job claims under real concurrency: several processes, one database (SQLite, and PostgreSQL when
+AUDIOTAG_TEST_POSTGRES_URL is set): every queued job is claimed by exactly one of them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.catalogue.db import Catalogue
+from index.jobs import JobStore
+
+URLS = ["sqlite"] + (["postgres"] if os.environ.get("AUDIOTAG_TEST_POSTGRES_URL") else [])
+CLAIMER = """
+import sys
+from index.catalogue.db import Catalogue
+from index.jobs import JobStore
+store = JobStore(Catalogue(sys.argv[1]))
+while (job := store.claim_next("reindex")) is not None:
+    store.finish(job, {"by": sys.argv[2]})
+    print(job, flush=True)
+"""
+
+
+@pytest.fixture(params=URLS)
+def url(request, tmp_path: Path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jobs.db'}"
+        return
+    url = os.environ["AUDIOTAG_TEST_POSTGRES_URL"]
+    yield url
+    from index.catalogue.models import Job
+
+    cat = Catalogue(url)
+    with cat.session() as s, s.begin():
+        s.query(Job).delete()
+    cat.close()
+
+
+def test_processes_never_claim_the_same_job(url: str) -> None:
+    store = JobStore(Catalogue(url))
+    jobs = {store.create("reindex", {"n": i}) for i in range(60)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", CLAIMER, url, f"w{k}"], stdout=subprocess.PIPE, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+        for k in range(3)
+    ]  # fmt: skip
+    claimed = [[int(x) for x in p.communicate(timeout=120)[0].split()] for p in procs]
+    everything = [j for c in claimed for j in c]
+    assert sorted(everything) == sorted(jobs)  # each exactly once
+    assert all(store.get(j).state == "done" and store.get(j).attempts == 1 for j in jobs)
