@@ -52,3 +52,36 @@ def test_processes_never_claim_the_same_job(url: str) -> None:
     everything = [j for c in claimed for j in c]
     assert sorted(everything) == sorted(jobs)  # each exactly once
     assert all(store.get(j).state == "done" and store.get(j).attempts == 1 for j in jobs)
+
+
+def test_two_audiotag_workers_never_run_the_same_job(url: str, tmp_path: Path) -> None:
+    """Real `audiotag worker` processes on one database; with no model bundle every job fails fast,
+    which is enough to see who ran what."""
+    store = JobStore(Catalogue(url))
+    jobs = {store.create("reindex", {"mode": "build"}) for _ in range(12)}
+    script = Path(sys.executable).parent / "audiotag"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
+    base = [
+        *cmd,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--database-url",
+        url,
+        "worker",
+        "--once",
+        "--poll",
+        "0.1",
+    ]
+    procs = [
+        subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    ran = [
+        int(line.split()[1].rstrip(":"))
+        for out in outputs
+        for line in out.splitlines()
+        if line.endswith(": running")
+    ]
+    assert sorted(ran) == sorted(jobs), outputs
+    views = [store.get(j) for j in jobs]
+    assert all(v.state == "failed" and v.attempts == 1 and "no model bundle" in v.error for v in views)
