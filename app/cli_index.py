@@ -201,9 +201,7 @@ def open_served_index(rt: Runtime) -> SearchIndex:
     """The published index with the bundle it was built with; one red line when there is none."""
     try:
         folder = versions.current_dir(rt.settings.indices_dir)
-        bundle = Bundle(
-            rt.settings.bundles_dir / versions.read_manifest(folder)["bundle_version"], rt.settings.device
-        )
+        bundle = Bundle(versions.bundle_dir(folder, rt.settings.bundles_dir), rt.settings.device)
         return SearchIndex(
             folder, bundle, rt.catalogue, rt.settings.index_nprobe, rt.settings.index_ef_search
         )

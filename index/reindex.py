@@ -25,8 +25,7 @@ def bundle_for(params: dict, bundles_dir: Path, indices_dir: Path) -> Path:
     if params.get("bundle"):
         return Path(params["bundle"])
     if params.get("mode") == "update":
-        served = versions.read_manifest(versions.current_dir(indices_dir))
-        return Path(bundles_dir) / served["bundle_version"]
+        return versions.bundle_dir(versions.current_dir(indices_dir), bundles_dir)
     latest = latest_bundle(bundles_dir)
     if latest is None:
         raise ReindexError("no model bundle: train one first (audiotag train)")

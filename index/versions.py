@@ -93,6 +93,11 @@ def read_manifest(folder: Path) -> dict:
     return json.loads((Path(folder) / MANIFEST).read_text())
 
 
+def bundle_dir(folder: Path, bundles_dir: Path) -> Path:
+    """The folder of the model bundle an index version was built with."""
+    return Path(bundles_dir) / read_manifest(folder)["bundle_version"]
+
+
 def publish(root: Path, version: str) -> str | None:
     """Serve `version`; returns the version served before, which stays on disk. Versions older than
     that one are deleted."""

@@ -140,10 +140,14 @@ class Bundle:
         phi = np.add.reduceat(phi, starts) / counts[:, None]
         return _normalise(z), _normalise(phi)
 
+    def logmel(self, waveform: np.ndarray, sample_rate: int) -> np.ndarray:
+        """A mono waveform (N,) at any rate → its log-mel matrix (n_mels, T) in this bundle's settings."""
+        mono = resample(np.asarray(waveform, np.float32), sample_rate, self.features.sample_rate)
+        return log_mel(mono, self.features)
+
     def embed_audio(self, waveform: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
         """A mono waveform (N,) at any rate → (z_a (V,), φ_a (F_w,)), L2-normalised."""
-        mono = resample(np.asarray(waveform, np.float32), sample_rate, self.features.sample_rate)
-        z, phi = self.embed_logmels([log_mel(mono, self.features)])
+        z, phi = self.embed_logmels([self.logmel(waveform, sample_rate)])
         return z[0], phi[0]
 
     # --- tags --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +153,7 @@ def test_search_api_with_filters_and_deletes(data: Path) -> None:
     from index.catalogue.models import Sound
 
     with cat.session() as s, s.begin():
-        s.get(Sound, first).deleted_at = __import__("datetime").datetime.now()
+        s.get(Sound, first).deleted_at = datetime.now()
     assert first not in {h.sound_id for h in index.search_by_tags(["rain"], k=24)[0]}
 
 

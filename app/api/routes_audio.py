@@ -12,8 +12,6 @@ from app.api.schemas import ClassifyResponse, LabelScore, SimilarResponse, TagSc
 from app.api.uploads import decode_upload, read_upload
 from index.centres import centred
 from index.search import Filters, SearchIndex
-from model.audio import resample
-from model.features import log_mel
 from trainer.eval.zeroshot import class_words
 
 router = APIRouter(tags=["audio"])
@@ -33,7 +31,7 @@ async def _embed(
 
 def _logmel(data: bytes, limits, bundle) -> np.ndarray:
     wave, sr = decode_upload(data, limits)
-    return log_mel(resample(wave, sr, bundle.features.sample_rate), bundle.features)
+    return bundle.logmel(wave, sr)
 
 
 @router.post(

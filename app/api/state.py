@@ -58,10 +58,9 @@ class ServiceState:
                 return False
             try:
                 folder = root / current
-                bundle_version = versions.read_manifest(folder)["bundle_version"]
-                bundle = self._bundles.get(bundle_version) or Bundle(
-                    self.settings.bundles_dir / bundle_version, self.settings.device
-                )
+                bundle_path = versions.bundle_dir(folder, self.settings.bundles_dir)
+                bundle_version = bundle_path.name
+                bundle = self._bundles.get(bundle_version) or Bundle(bundle_path, self.settings.device)
                 index = SearchIndex(
                     folder, bundle, self.catalogue, self.settings.index_nprobe, self.settings.index_ef_search
                 )
