@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+# `off` turns bfloat16 autocast off everywhere (training and inference), e.g. to check that results
+# do not depend on the CPU's arithmetic; `auto` (the default) uses it where it is native.
+BF16_ENV = "AUDIOTAG_BF16"
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -18,6 +24,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 def bf16_supported(device: torch.device) -> bool:
     """bfloat16 autocast pays off on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX)."""
+    if os.environ.get(BF16_ENV, "auto").lower() in ("off", "0", "false", "no"):
+        return False
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
