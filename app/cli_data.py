@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from app.console import console, fail
 from app.runtime import Runtime
 from index.catalogue.models import Rejection, Sound, Tag, sound_tags
+from index.catalogue.queries import live_sounds_with_words
+from index.corpus.coverage import coverage
 from index.features import build_features
 from index.ingest import IngestSummary, ingest
 from index.metadata import MetadataError
@@ -88,6 +90,14 @@ def stats_cmd(ctx: typer.Context) -> None:
     table.add_row("rejected files", str(rejected))
     table.add_row("cached features", str(len(rt.feature_cache)))
     console.print(table)
+    by_category = coverage(words for _, _, words in live_sounds_with_words(rt.catalogue))
+    if by_category:
+        cov = Table(title="coverage (clips per category, by tag words)")
+        cov.add_column("category")
+        cov.add_column("clips", justify="right")
+        for name, count in by_category.most_common():
+            cov.add_row(name, str(count))
+        console.print(cov)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
+from model.tags import normalise_tags
 
 
 def sounds_with_tags(catalogue: Catalogue, ids: list[int]) -> dict[int, Sound]:
@@ -18,3 +19,21 @@ def sounds_with_tags(catalogue: Catalogue, ids: list[int]) -> dict[int, Sound]:
         for row in rows:
             s.expunge(row)
         return {row.id: row for row in rows}
+
+
+def catalogue_hashes(catalogue: Catalogue) -> frozenset[str]:
+    """The content hashes of every sound in the catalogue (deleted ones too)."""
+    with catalogue.session() as s:
+        return frozenset(s.scalars(select(Sound.content_hash)))
+
+
+def live_sounds_with_words(catalogue: Catalogue) -> list[tuple[str, str, list[str]]]:
+    """(uid, content hash, normalised tag words) of every live sound, in catalogue order."""
+    with catalogue.session() as s:
+        sounds = s.scalars(
+            select(Sound)
+            .where(Sound.deleted_at.is_(None))
+            .options(selectinload(Sound.tags))
+            .order_by(Sound.id)
+        ).all()
+        return [(x.uid, x.content_hash, normalise_tags(x.tag_names)) for x in sounds]

@@ -22,8 +22,11 @@ from tqdm import tqdm
 from index.corpus.copyright import CopyrightFile, freesound_origin, parse_copyright
 from index.corpus.debian import CorpusError, download_deb, iter_deb_files, package_version
 from index.corpus.heldout import RESERVED_PACKAGES, is_heldout
+from index.corpus.notes import NOTE_SOURCES, render_notes
 from index.corpus.pathtags import ARCHIVE_SUFFIXES, is_candidate, path_tags
 from index.corpus.presets import NOISE_TOKENS
+from index.corpus.rcc import RccError, rcc_files
+from index.corpus.soundfont import check_renderer
 from model.audio import AudioError, AudioLimits, probe
 from model.cache import write_json_atomic
 
@@ -51,6 +54,13 @@ def candidate_files(deb: Path) -> Iterator[tuple[str, bytes]]:
                         if not info.is_dir() and is_candidate(inner):
                             yield inner, zf.read(info)
             except zipfile.BadZipFile:
+                continue
+        elif suffix == ".rcc":
+            try:
+                for inner, data in rcc_files(tar.extractfile(member).read()):
+                    if is_candidate(f"{path}{inner}"):
+                        yield f"{path}{inner}", data
+            except RccError:
                 continue
         elif path.endswith("/copyright") and "/doc/" in path or is_candidate(path):
             yield path, tar.extractfile(member).read()
@@ -131,6 +141,8 @@ def build_packages(
     reserved = RESERVED_PACKAGES.intersection(packages)
     if reserved:
         raise CorpusError(f"reserved for independent evaluation, never used: {', '.join(sorted(reserved))}")
+    if NOTE_SOURCES.keys() & set(packages):
+        check_renderer()  # before any download
     audio_dir, debs_dir, done_dir = out_dir / "audio", out_dir / "debs", out_dir / "packages"
     done_dir.mkdir(parents=True, exist_ok=True)
     results, seen = [], set()
@@ -141,15 +153,27 @@ def build_packages(
             result = PackageResult(package, saved["version"], saved["records"], Counter(saved["skipped"]))
             seen.update(_hashes(audio_dir / package, result.records))
         else:
-            deb = download_deb(package, debs_dir, mirror)
-            result = extract_package(package, deb, audio_dir, seen)
+            result = _build_one(package, debs_dir, audio_dir, seen, mirror, keep_debs)
             write_json_atomic(
                 done, {"version": result.version, "records": result.records, "skipped": dict(result.skipped)}
             )
-            if not keep_debs:
-                deb.unlink()
         results.append(result)
     return results
+
+
+def _build_one(
+    package: str, debs_dir: Path, audio_dir: Path, seen: set[str], mirror: str | None, keep_debs: bool
+) -> PackageResult:
+    """Download one package and extract its clips, or render the notes of a SoundFont source."""
+    deb = download_deb(NOTE_SOURCES[package][0] if package in NOTE_SOURCES else package, debs_dir, mirror)
+    if package in NOTE_SOURCES:
+        result = PackageResult(package, package_version(deb))
+        result.records, result.skipped = render_notes(package, deb, result.version, audio_dir)
+    else:
+        result = extract_package(package, deb, audio_dir, seen)
+    if not keep_debs:
+        deb.unlink()
+    return result
 
 
 def _hashes(folder: Path, records: list[dict]) -> set[str]:

@@ -24,6 +24,7 @@ STOP_TOKENS = set(
     library stklib samples sample media the and with for from doc lib local opt new old final take
     version copy edit baseoa missionpack pak viii pcv con sel fsharp lmms freedesktop oxygen gnome
     sonic triplea ufoai minetest openarena scorched lincity ardentryst classical ww2 wwii
+    gcompris src activities activity resource resources rcc explore
     """.split()
 )
 

@@ -37,6 +37,10 @@ FULL = DEMO + [
     "freedroidrpg-data",
     "supertux-data",
     "0ad-data",
+    # GCompris keeps farm animals, instruments and everyday sounds in Qt resource files (GPL-3+).
+    "gcompris-qt-data",
+    # Instrument notes and drum hits rendered from the FluidR3 GM SoundFont (index/corpus/notes.py).
+    "fluid-soundfont-gm-notes",
 ]
 
 PRESETS = {"demo": DEMO, "full": FULL}

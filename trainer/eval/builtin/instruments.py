@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from index.corpus.debian import CorpusError, download_deb, iter_deb_files, package_version
+from index.corpus.debian import download_deb, package_version
+from index.corpus.soundfont import GM_FAMILIES, SILENT_RMS, audible, check_renderer, read_soundfont
+from index.corpus.soundfont import NoteRenderer as SoundFontRenderer
 from trainer.eval.builtin.taskdir import TaskRow, TaskWriter
 
 SAMPLE_RATE = 16000
 HOLD_S, RELEASE_S = 3.0, 1.0
-SILENT_RMS = 0.003
 PITCHES = range(24, 97)  # C1..C7
 VELOCITIES = (25, 50, 75, 100, 127)
 SOUNDFONTS = {  # fold → (package, licence)
@@ -34,59 +35,15 @@ SOUNDFONTS = {  # fold → (package, licence)
 }
 NOTES_PER_FAMILY = {"train": 200, "test": 100}
 
-GM_FAMILIES: dict[str, list[int]] = {
-    "keyboard": list(range(0, 8)),
-    "mallet": [*range(8, 16), 108],
-    "organ": list(range(16, 21)),
-    "reed": [*range(64, 72), 109, 111, 21, 22, 23],
-    "guitar": [*range(24, 32), 104, 105, 106],
-    "bass": list(range(32, 40)),
-    "string": [*range(40, 47), *range(48, 52), 107, 110],
-    "vocal": [52, 53, 54],
-    "brass": list(range(56, 64)),
-    "flute": list(range(72, 80)),
-}
 
-
-class RendererMissing(CorpusError):
-    def __init__(self) -> None:
-        super().__init__(
-            "the instruments task renders notes with tinysoundfont: pip install --no-deps tinysoundfont"
-        )
-
-
-def _synth():
-    try:
-        import tinysoundfont
-    except ImportError:
-        raise RendererMissing() from None
-    return tinysoundfont.Synth(samplerate=SAMPLE_RATE)
-
-
-class NoteRenderer:
-    """One SoundFont loaded into a synthesiser; renders single notes as mono float32."""
+class NoteRenderer(SoundFontRenderer):
+    """The task's notes: held 3 s and released 1 s at 16 kHz."""
 
     def __init__(self, soundfont: bytes) -> None:
-        self.synth = _synth()
-        self.font = self.synth.sfload(soundfont)
-
-    def has_program(self, program: int) -> bool:
-        try:
-            self.synth.program_select(0, self.font, 0, program)
-        except RuntimeError:  # no preset with this number in bank 0
-            return False
-        return True
+        super().__init__(soundfont, SAMPLE_RATE)
 
     def render(self, program: int, pitch: int, velocity: int) -> np.ndarray:
-        """(HOLD_S + RELEASE_S) * SAMPLE_RATE samples."""
-        s = self.synth
-        s.program_select(0, self.font, 0, program)
-        s.noteon(0, pitch, velocity)
-        held = np.frombuffer(s.generate(int(HOLD_S * SAMPLE_RATE)), np.float32)
-        s.noteoff(0, pitch)
-        tail = np.frombuffer(s.generate(int(RELEASE_S * SAMPLE_RATE)), np.float32)
-        s.sounds_off()
-        return np.concatenate([held, tail]).reshape(-1, 2).mean(axis=1)  # stereo → mono
+        return super().render(program, pitch, velocity, HOLD_S, RELEASE_S)
 
 
 def note_plan(family: str, seed: int) -> list[tuple[int, int, int]]:
@@ -104,18 +61,11 @@ def render_family(
     out = []
     for note in (n for n in note_plan(family, seed) if n[0] in present):
         wave = renderer.render(*note)
-        if float(np.sqrt(np.mean(wave**2))) >= SILENT_RMS:
+        if audible(wave):
             out.append((note, wave))
             if len(out) == count:
                 break
     return out
-
-
-def read_soundfont(deb: Path) -> bytes:
-    for path, tar, member in iter_deb_files(deb):
-        if PurePosixPath(path).suffix.lower() == ".sf2":
-            return tar.extractfile(member).read()
-    raise CorpusError(f"no .sf2 file in {deb.name}")
 
 
 def build_instruments(
@@ -128,7 +78,7 @@ def build_instruments(
     seed: int = 0,
 ) -> Path:
     """Render the task's notes into `root`; returns its manifest."""
-    _synth()  # fail before any download when the renderer is missing
+    check_renderer()  # fail before any download when the renderer is missing
     writer = TaskWriter(root)
     rows, versions = [], {}
     for fold, (package, licence) in soundfonts.items():
