@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
 from pathlib import Path
 
 import typer
@@ -9,24 +12,45 @@ from rich.table import Table
 
 from app.console import console, fail
 from app.runtime import Runtime
+from model.bundle import BundleError, bundle_version, save_inference_bundle
 from model.config import DEFAULT_VARIANT, VARIANTS
 from trainer.bundle_writer import write_training_bundle
-from trainer.config import TrainConfig
+from trainer.config import RECIPES, TrainConfig
+from trainer.config import recipe as make_recipe
 from trainer.data import DataError, load_training_data
+from trainer.eval.summary import bundle_summary
 from trainer.loop import train
+
+OPTIMIZERS, SCHEDULES, CROPS = ("sgd", "adam", "adamw"), ("cosine", "constant"), ("random", "best")
 
 
 def train_cmd(
     ctx: typer.Context,
+    recipe: str = typer.Option("default", help=f"Base settings: {', '.join(RECIPES)}; flags override."),
     variant: str = typer.Option(DEFAULT_VARIANT, help=f"One of: {', '.join(VARIANTS)}."),
-    epochs: int = typer.Option(TrainConfig.epochs, min=1, help="Passes over the training clips."),
-    batch_size: int = typer.Option(TrainConfig.batch_size, min=2),
-    lr: float = typer.Option(TrainConfig.lr, min=0.0),
-    optimizer: str = typer.Option(TrainConfig.optimizer, help="sgd (the paper), adam or adamw."),
+    epochs: int | None = typer.Option(None, min=1, help="Passes over the training clips."),
+    batch_size: int | None = typer.Option(None, min=2),
+    lr: float | None = typer.Option(None, min=0.0, help="Peak learning rate."),
+    optimizer: str | None = typer.Option(None, help="sgd (the paper), adam or adamw."),
+    momentum: float | None = typer.Option(None, min=0.0, help="SGD momentum."),
+    weight_decay: float | None = typer.Option(None, min=0.0, help="AdamW weight decay."),
+    warmup: float | None = typer.Option(None, min=0.0, max=1.0, help="Fraction of steps warming up."),
+    schedule: str | None = typer.Option(None, help="cosine or constant."),
+    encoder_dropout: float | None = typer.Option(None, min=0.0, max=0.9),
+    audio_dropout: float | None = typer.Option(None, min=0.0, max=0.9, help="Projection and decoder."),
+    crops: str | None = typer.Option(None, help="random (around the loudest part) or best (the paper)."),
+    augment: bool | None = typer.Option(None, "--augment/--no-augment", help="Gain, time/freq masks."),
+    mix: float | None = typer.Option(None, min=0.0, max=1.0, help="Fraction of each batch mixed."),
+    tag_subsets: float | None = typer.Option(
+        None, min=0.0, max=1.0, help="Fraction of clips trained on a random subset of their tags."
+    ),
+    select_best: bool | None = typer.Option(
+        None, "--select-best/--last-epoch", help="Keep the epoch of best validation recall@10."
+    ),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    seed: int = typer.Option(TrainConfig.seed),
-    word_vectors: str = typer.Option(
-        TrainConfig.word_vectors, help="word2vec or fasttext (trained here), or a file of saved vectors."
+    seed: int | None = typer.Option(None),
+    word_vectors: str | None = typer.Option(
+        None, help="glove (pretrained), word2vec or fasttext (trained here), or a file of saved vectors."
     ),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile the networks."),
     resume: bool = typer.Option(False, "--resume", help="Continue the last run of this variant."),
@@ -38,17 +62,45 @@ def train_cmd(
         fail(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
     if device not in ("auto", "cpu", "cuda"):
         fail(f"unknown device {device!r}: choose auto, cpu or cuda")
-    cfg = TrainConfig(
-        variant=variant,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        optimizer=optimizer,
-        device=device if device != "auto" else rt.settings.device,
-        seed=seed,
-        word_vectors=word_vectors,
-        compile=compile,
-    )
+    choices = {
+        "optimizer": (optimizer, OPTIMIZERS),
+        "schedule": (schedule, SCHEDULES),
+        "crops": (crops, CROPS),
+    }
+    for name, (value, allowed) in choices.items():
+        if value is not None and value not in allowed:
+            fail(f"unknown {name} {value!r}: choose {' or '.join(allowed)}")
+    try:
+        cfg = make_recipe(
+            recipe,
+            variant=variant,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            warmup=warmup,
+            schedule=schedule,
+            encoder_dropout=encoder_dropout,
+            audio_dropout=audio_dropout,
+            crops=crops,
+            augment=augment,
+            mix=mix,
+            tag_subsets=tag_subsets,
+            select_best=select_best,
+            device=device if device != "auto" else rt.settings.device,
+            seed=seed,
+            word_vectors=word_vectors,
+            compile=compile,
+        )
+    except ValueError as err:
+        fail(str(err))
+    run_training(rt, cfg, resume=resume, out=out)
+
+
+def run_training(rt: Runtime, cfg: TrainConfig, *, resume: bool = False, out: Path | None = None) -> Path:
+    """Train on the catalogue with `cfg`, write the bundle, print the result; one red line on error."""
     try:
         data = load_training_data(
             rt.catalogue,
@@ -59,21 +111,24 @@ def train_cmd(
             split_seed=cfg.split_seed,
         )
         console.print(
-            f"training {variant} on {len(data.train)} clips, validating on {len(data.val)}, "
-            f"{len(data.vocabulary)} tags"
+            f"training {cfg.variant} ({cfg.recipe} recipe) on {len(data.train)} clips, validating on "
+            f"{len(data.val)}, {len(data.vocabulary)} tags"
         )
-        result = train(data, cfg, rt.settings.data_dir / "runs" / variant, resume=resume)
+        result = train(data, cfg, rt.settings.data_dir / "runs" / cfg.variant, resume=resume)
+        command = shlex.join(["audiotag", *sys.argv[1:]])
         path = write_training_bundle(
-            out or rt.settings.bundles_dir, data, cfg, result, rt.feature_cache.config
+            out or rt.settings.bundles_dir, cfg, result, rt.feature_cache.config, command=command
         )
     except (DataError, ValueError) as err:
         fail(str(err))
     _print_result(path, result)
+    return path
 
 
 def _print_result(path: Path, result) -> None:
     table = Table(title="training", show_header=False)
-    last = result.history[-1] if result.history else {"train": {}, "val": {}}
+    kept = [h for h in result.history if h["epoch"] == result.best_epoch]
+    last = (kept or result.history or [{"train": {}, "val": {}}])[-1]
     for term in ("recon_loss", "contrastive_loss"):
         first = result.history[0]["train"][term] if result.history else float("nan")
         table.add_row(f"train {term}", f"{first:.4f} → {last['train'].get(term, float('nan')):.4f}")
@@ -84,10 +139,34 @@ def _print_result(path: Path, result) -> None:
                 f"val text→audio recall@{k}",
                 f"{val[f'recall@{k}']:.3f} (chance {val[f'chance_recall@{k}']:.3f})",
             )
+    if result.best_epoch is not None:
+        table.add_row("kept", f"epoch {result.best_epoch} (best validation recall@10)")
     table.add_row("throughput", f"{result.samples_per_s:.0f} samples/s")
     console.print(table)
     console.print(f"bundle: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
+def export_cmd(
+    bundle: Path = typer.Argument(..., help="A model bundle folder."),
+    out: Path = typer.Option(..., help="Where the compact copy goes (a new folder)."),
+    evaluation: Path | None = typer.Option(
+        None, help="An `audiotag eval` results.json: the bundle's figures go into the copy's manifest."
+    ),
+    evaluation_command: str = typer.Option("", help="The eval command that made it, for the record."),
+) -> None:
+    """Write a compact inference-only copy of a bundle: no decoder, float16 weights and word vectors."""
+    try:
+        extra = {}
+        if evaluation is not None:
+            results = json.loads(evaluation.read_text())
+            extra["evaluation"] = bundle_summary(results, bundle_version(bundle) or "", evaluation_command)
+        path = save_inference_bundle(bundle, out, extra)
+    except (BundleError, OSError, ValueError) as err:
+        fail(str(err))
+    size = sum(f.stat().st_size for f in path.iterdir())
+    console.print(f"inference bundle: {path} ({size / 2**20:.1f} MiB)", markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
+    app.command("export")(export_cmd)

@@ -25,8 +25,12 @@ from model.device import autocast, resolve_device
 from model.features import FeatureConfig, Scaler, all_patches, log_mel
 from model.networks import AudioTagModel
 from model.tags import Vocabulary, normalise_tags
-from model.word_vectors import has_vector, lookup
+from model.word_vectors import compact, has_vector, lookup
 
+# The trained default model, installed with the package (README, "The shipped model").
+SHIPPED = Path(__file__).parent / "shipped"
+DECODER = "audio_decoder."
+COMMON_WORDS = 50_000  # vectors are stored most frequent first; rarer words are too often noise
 MANIFEST, WEIGHTS, WORD_VECTORS, VOCABULARY = (
     "manifest.json",
     "weights.safetensors",
@@ -104,7 +108,7 @@ class Bundle:
         self.device = resolve_device(device)
         self.batch_size = batch_size
         self.model = AudioTagModel(self.config)
-        self.model.load_state_dict(state)
+        _load_state(self.model, state, self.path.name)
         self.model.to(self.device, memory_format=torch.channels_last).eval()  # 1.3× on CPU, bf16 or not
         self.autocast = autocast(self.device)
 
@@ -152,16 +156,23 @@ class Bundle:
 
     # --- tags --------------------------------------------------------------------------------
     def split_known(self, words: list[str]) -> tuple[list[str], list[str]]:
-        """Normalise free-text tags; (words with a vector, words without)."""
-        normal = normalise_tags(words)
-        known = [w for w in normal if has_vector(self.word_vectors, w)]
-        return known, [w for w in normal if w not in known]
+        """Normalise free-text tags; (words with a vector, words without). A word without a vector
+        that is two common words run together ("hihat", "woodchopping") counts as those two."""
+        known, unknown = [], []
+        for w in normalise_tags(words):
+            if has_vector(self.word_vectors, w):
+                known.append(w)
+            elif parts := compound_parts(self.word_vectors, w):
+                known.extend(parts)
+            else:
+                unknown.append(w)
+        return list(dict.fromkeys(known)), unknown
 
     @torch.inference_mode()
     def embed_tag_sets(self, tag_sets: list[list[str]]) -> np.ndarray:
         """Known-word lists (each non-empty) → L2-normalised φ_w (N, F_w)."""
         T = max(len(s) for s in tag_sets)
-        w = np.zeros((len(tag_sets), T, self.config.word_dim), np.float32)
+        w = np.zeros((len(tag_sets), T, self.config.word_vector_dim), np.float32)
         mask = np.zeros((len(tag_sets), T), bool)
         for i, words in enumerate(tag_sets):
             w[i, : len(words)] = lookup(self.word_vectors, words)
@@ -181,6 +192,45 @@ class Bundle:
         return TagEmbedding(self.embed_tag_sets([known])[0], known, unknown)
 
 
+def compound_parts(kv: KeyedVectors, word: str, common: int = COMMON_WORDS) -> list[str]:
+    """The most even split of `word` into two of the `common` most frequent words of `kv`, or []."""
+    rank = kv.key_to_index
+    splits = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
+    found = [(a, b) for a, b in splits if rank.get(a, common) < common and rank.get(b, common) < common]
+    return list(max(found, key=lambda ab: min(len(ab[0]), len(ab[1])))) if found else []
+
+
+def _load_state(model: AudioTagModel, state: dict[str, torch.Tensor], name: str) -> None:
+    """Weights in float32 whatever they were saved in; an inference bundle may leave the decoder out."""
+    missing, unexpected = model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    wanted = [k for k in missing if not k.startswith(DECODER)]
+    if wanted or unexpected:
+        raise BundleError(f"the weights of {name} do not fit its model: {(wanted + unexpected)[:3]}")
+
+
+def save_inference_bundle(source: Path, out: Path, extra: dict | None = None) -> Path:
+    """A compact copy of a bundle for inference only: no decoder, float16 weights and word vectors."""
+    bundle = Bundle(source, device="cpu")
+    out = Path(out)
+    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    state = {
+        k: v.detach().to(torch.float16 if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in bundle.model.state_dict().items()
+        if not k.startswith(DECODER)
+    }
+    save_file(state, str(tmp / WEIGHTS))
+    compact(bundle.word_vectors).save(str(tmp / WORD_VECTORS))
+    shutil.copy2(bundle.path / VOCABULARY, tmp / VOCABULARY)
+    manifest = {**bundle.manifest, **(extra or {}), "inference_only": True, "exported_from": bundle.version}
+    manifest.pop("curves", None)
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return out
+
+
 def _normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
@@ -198,8 +248,28 @@ def find_bundles(root: Path) -> list[Path]:
 
 
 def latest_bundle(root: Path) -> Path | None:
+    """The newest bundle the user trained into `root`, or None."""
     found = find_bundles(root)
     return found[-1] if found else None
+
+
+def default_bundle(root: Path) -> Path | None:
+    """The newest bundle in `root`, else the model shipped with audiotag (None if neither exists)."""
+    return latest_bundle(root) or (SHIPPED if (SHIPPED / MANIFEST).is_file() else None)
+
+
+def bundle_version(path: Path) -> str | None:
+    """The version in a bundle folder's manifest, without loading the model (None if unreadable)."""
+    try:
+        return json.loads((Path(path) / MANIFEST).read_text()).get("version")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def bundle_by_version(root: Path, version: str) -> Path:
+    """The folder of bundle `version`: in `root`, or the shipped model when it is that version."""
+    path = Path(root) / version
+    return SHIPPED if not path.exists() and bundle_version(SHIPPED) == version else path
 
 
 def load(path: Path, device: str = "auto") -> Bundle:

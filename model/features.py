@@ -104,14 +104,33 @@ def _pad_to(logmel: np.ndarray, frames: int, pad_value: float) -> np.ndarray:
     return out
 
 
+def _best_start(x: np.ndarray, n: int) -> int:
+    """Start of the n-frame window of maximum linear energy in x (M, T ≥ n); the first maximum."""
+    energy = np.exp(x).sum(axis=0, dtype=np.float64)  # (T,) linear energy per frame
+    return int(np.argmax(np.convolve(energy, np.ones(n), mode="valid")))
+
+
 def best_patch(logmel: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """The training view: the `patch_frames` window of maximum energy, (M, P). Short clips are padded."""
+    """The paper's training view: the `patch_frames` window of maximum energy, (M, P). Short clips are
+    padded."""
     n = cfg.patch_frames
     x = _pad_to(logmel, n, cfg.pad_value)
-    energy = np.exp(x).sum(axis=0, dtype=np.float64)  # (T,) linear energy per frame
-    window = np.convolve(energy, np.ones(n), mode="valid")  # (T - n + 1,)
-    start = int(np.argmax(window))  # the first maximum: deterministic
+    start = _best_start(x, n)
     return np.ascontiguousarray(x[:, start : start + n])
+
+
+def crop_region(
+    logmel: np.ndarray, frames: int, cfg: FeatureConfig = FeatureConfig()
+) -> tuple[np.ndarray, int]:
+    """Where random training crops come from: up to `frames` frames centred on the max-energy patch,
+    padded to `frames`; (region (M, frames), number of real frames)."""
+    T = logmel.shape[1]
+    if frames >= T:
+        return _pad_to(logmel, frames, cfg.pad_value), T
+    n = min(cfg.patch_frames, T)
+    centre = _best_start(logmel, n) + n // 2
+    start = min(max(centre - frames // 2, 0), T - frames)
+    return np.ascontiguousarray(logmel[:, start : start + frames]), frames
 
 
 def all_patches(logmel: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:

@@ -39,12 +39,49 @@ class AudioEncoder(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         c = cfg.channels
-        self.blocks = nn.Sequential(*[_down(1 if i == 0 else c, c, cfg.audio_dropout) for i in range(5)])
+        self.blocks = nn.Sequential(*[_down(1 if i == 0 else c, c, cfg.encoder_dropout) for i in range(5)])
         self.norm = nn.LayerNorm(cfg.latent_dim, eps=1e-6)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.blocks(x)  # (B, C, 3, 3)
         return self.norm(h.flatten(1))  # (B, V)
+
+
+class MfccEncoder(nn.Module):
+    """The yardstick's e_a: (B, 1, M, P) patch → [mean, std] over time of 20 MFCCs, Δ and ΔΔ (120-d)
+    → MLP → z_a (B, V), layer-normalised. The MFCCs are the orthonormal DCT-II of the (scaled) log-mel,
+    as the evaluation's MFCC baseline computes them."""
+
+    N_MFCC = 20
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        m = torch.arange(cfg.n_mels, dtype=torch.float32)
+        k = torch.arange(self.N_MFCC, dtype=torch.float32)[:, None]
+        dct = torch.cos(math.pi / cfg.n_mels * (m + 0.5) * k) * math.sqrt(2.0 / cfg.n_mels)
+        dct[0] /= math.sqrt(2.0)
+        self.register_buffer("dct", dct, persistent=False)  # (20, M)
+        self.mlp = nn.Sequential(
+            nn.LayerNorm(6 * self.N_MFCC),
+            nn.Linear(6 * self.N_MFCC, 512),
+            nn.ReLU(),
+            nn.Linear(512, cfg.latent_dim),
+        )
+        self.norm = nn.LayerNorm(cfg.latent_dim, eps=1e-6)
+
+    @staticmethod
+    def deltas(c: torch.Tensor) -> torch.Tensor:
+        """Regression slope over ±2 frames, edges repeated: (B, C, T) → (B, C, T)."""
+        T = c.shape[-1]
+        p = F.pad(c, (2, 2), mode="replicate")
+        return (p[..., 3 : 3 + T] - p[..., 1 : 1 + T] + 2 * (p[..., 4 : 4 + T] - p[..., :T])) / 10.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.dct @ x[:, 0].float()  # (B, 20, P)
+        d1 = self.deltas(c)
+        feats = torch.cat([c, d1, self.deltas(d1)], dim=1)  # (B, 60, P)
+        stats = torch.cat([feats.mean(dim=-1), feats.std(dim=-1, correction=0)], dim=1)  # (B, 120)
+        return self.norm(self.mlp(stats))  # (B, V)
 
 
 class AudioDecoder(nn.Module):
@@ -125,26 +162,41 @@ class TagMeanEncoder(nn.Module):
         return self.norm(self.dropout(mean))
 
 
+class WordProjection(nn.Module):
+    """Word vectors of another dimension (pretrained GloVe: 50) → F_w; the identity when they match."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        d_in = cfg.word_vector_dim
+        self.linear = nn.Linear(d_in, cfg.word_dim, bias=False) if d_in != cfg.word_dim else None
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return w if self.linear is None else self.linear(w)  # (B, T, F_w)
+
+
 class AudioTagModel(nn.Module):
     """The co-aligned encoders: audio autoencoder + projection, and a tag encoder."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.audio_encoder = AudioEncoder(cfg)
-        self.audio_decoder = AudioDecoder(cfg)
+        self.audio_encoder = AudioEncoder(cfg) if cfg.audio_encoder == "cnn" else MfccEncoder(cfg)
+        self.audio_decoder = AudioDecoder(cfg) if cfg.audio_encoder == "cnn" else None
         self.audio_projection = AudioProjection(cfg)
+        self.word_projection = WordProjection(cfg)
         self.tag_encoder = TagAttentionEncoder(cfg) if cfg.heads > 0 else TagMeanEncoder(cfg)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """x (B, 1, 96, 96) patches, w (B, T, F_w) word vectors, mask (B, T) → every feature computed."""
+        """x (B, 1, 96, 96) patches, w (B, T, D_w) word vectors, mask (B, T) → every feature computed."""
         z_a = self.audio_encoder(x)  # (B, V)
-        return {
+        out = {
             "z_a": z_a,
             "phi_a": self.audio_projection(z_a),  # (B, F_w)
-            "phi_w": self.tag_encoder(w, mask),  # (B, F_w)
-            "recon": self.audio_decoder(z_a),  # (B, 1, 96, 96)
+            "phi_w": self.tag_encoder(self.word_projection(w), mask),  # (B, F_w)
         }
+        if self.audio_decoder is not None:
+            out["recon"] = self.audio_decoder(z_a)  # (B, 1, 96, 96)
+        return out
 
     def encode_audio(self, x: torch.Tensor, normalize: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Patches (B, 1, 96, 96) → (z_a (B, V), φ_a (B, F_w))."""
@@ -153,6 +205,6 @@ class AudioTagModel(nn.Module):
         return (F.normalize(z_a, dim=-1), F.normalize(phi_a, dim=-1)) if normalize else (z_a, phi_a)
 
     def encode_tags(self, w: torch.Tensor, mask: torch.Tensor, normalize: bool = True) -> torch.Tensor:
-        """Word vectors (B, T, F_w) with mask (B, T) → φ_w (B, F_w)."""
-        phi_w = self.tag_encoder(w, mask)
+        """Word vectors (B, T, D_w) with mask (B, T) → φ_w (B, F_w)."""
+        phi_w = self.tag_encoder(self.word_projection(w), mask)
         return F.normalize(phi_w, dim=-1) if normalize else phi_w

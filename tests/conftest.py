@@ -139,6 +139,6 @@ def trained_data_dir(tmp_path_factory) -> Path:
     cfg = TrainConfig(epochs=2, batch_size=8, word_vector_epochs=5, val_fraction=0.3)
     training = load_training_data(cat, cache, val_fraction=cfg.val_fraction)
     result = train(training, cfg, data / "runs" / cfg.variant)
-    write_training_bundle(data / "bundles", training, cfg, result, cache.config)
+    write_training_bundle(data / "bundles", cfg, result, cache.config)
     cat.close()
     return data

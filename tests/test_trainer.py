@@ -19,7 +19,7 @@ from model.cache import FeatureCache
 from model.config import VARIANTS
 from tests.conftest import make_corpus, run_cli, tone, write_jsonl
 from trainer.bundle_writer import write_training_bundle
-from trainer.config import TrainConfig
+from trainer.config import RECIPES, TrainConfig, recipe
 from trainer.data import DataError, load_training_data
 from trainer.loop import train
 
@@ -67,7 +67,24 @@ def test_every_variant_trains_one_epoch(name: str, data, tmp_path: Path) -> None
     result = train(data, replace(TINY, variant=name), tmp_path / "run", progress=False)
     [epoch] = result.history
     assert np.isfinite(epoch["train"]["loss"]) and "recall@10" in epoch["val"]
-    assert result.word_vectors.vector_size == VARIANTS[name].word_dim
+    # GloVe's 50-d vectors are projected to the variant's F_w by a learned input layer
+    assert result.word_vectors.vector_size == 50 and result.model.cfg.word_input_dim == 50
+    assert result.model.cfg.word_dim == VARIANTS[name].word_dim
+
+
+def test_paper_recipe_trains_word2vec_on_the_tags(data, tmp_path: Path) -> None:
+    cfg = replace(RECIPES["paper"], epochs=1, batch_size=8, word_vector_epochs=5, val_fraction=0.3)
+    result = train(data, cfg, tmp_path / "run", progress=False)
+    assert result.word_vectors.vector_size == 128 and result.model.cfg.word_input_dim == 0
+    assert result.model.cfg.encoder_dropout == 0.25 and result.best_epoch is None
+    assert set(result.word_vectors.key_to_index) >= set(data.vocabulary.words)
+
+
+def test_recipe_flags_override_the_recipe() -> None:
+    cfg = recipe("paper", lr=0.01, epochs=None)
+    assert cfg.lr == 0.01 and cfg.epochs == RECIPES["paper"].epochs and cfg.optimizer == "sgd"
+    with pytest.raises(ValueError, match="unknown recipe"):
+        recipe("fastest")
 
 
 def test_losses_fall_and_training_is_reproducible(data, tmp_path: Path) -> None:
@@ -80,11 +97,26 @@ def test_losses_fall_and_training_is_reproducible(data, tmp_path: Path) -> None:
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_resume_continues_where_it_stopped(data, tmp_path: Path) -> None:
-    straight = train(data, replace(TINY, epochs=2), tmp_path / "straight", progress=False)
-    train(data, replace(TINY, epochs=1), tmp_path / "stopped", progress=False)
-    resumed = train(data, replace(TINY, epochs=2), tmp_path / "stopped", resume=True, progress=False)
-    assert [h["epoch"] for h in resumed.history] == [1, 2]
+def test_resume_continues_where_it_stopped(data, tmp_path: Path, monkeypatch) -> None:
+    cfg = replace(TINY, epochs=3)
+    straight = train(data, cfg, tmp_path / "straight", progress=False)
+
+    import trainer.loop
+
+    real_save = trainer.loop.save_checkpoint
+
+    def save_then_die(run_dir, *args) -> None:  # the process is killed after epoch 2's checkpoint
+        real_save(run_dir, *args)
+        if args[-1]["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer.loop, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(data, cfg, tmp_path / "stopped", progress=False)
+    monkeypatch.setattr(trainer.loop, "save_checkpoint", real_save)
+    resumed = train(data, cfg, tmp_path / "stopped", resume=True, progress=False)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert resumed.history == straight.history and resumed.best_epoch == straight.best_epoch
     ws, wr = _weights(straight.model), _weights(resumed.model)
     assert all(torch.equal(ws[k], wr[k]) for k in ws)
 
@@ -92,7 +124,7 @@ def test_resume_continues_where_it_stopped(data, tmp_path: Path) -> None:
 def test_bundle_round_trip_in_a_fresh_process(data, corpus: Path, tmp_path: Path) -> None:
     result = train(data, TINY, tmp_path / "run", progress=False)
     cache = FeatureCache(corpus / "data/cache/features")
-    path = write_training_bundle(tmp_path / "bundles", data, TINY, result, cache.config)
+    path = write_training_bundle(tmp_path / "bundles", TINY, result, cache.config)
     assert {"manifest.json", "weights.safetensors", "word_vectors.kv", "vocabulary.json", "curves.png"} <= {
         p.name for p in path.iterdir()
     }
@@ -140,3 +172,37 @@ def test_empty_catalogue_is_a_clear_error(tmp_path: Path) -> None:
         load_training_data(cat, FeatureCache(tmp_path / "f"))
     proc = run_cli("train", env={"AUDIOTAG_DATA_DIR": str(tmp_path / "empty")})
     assert proc.returncode == 2 and "ingest a corpus first" in proc.stderr
+
+
+def test_inference_bundle_is_compact_and_embeds_alike(
+    data, corpus: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from safetensors.torch import load_file
+
+    import model.bundle as bundles
+
+    result = train(data, TINY, tmp_path / "run", progress=False)
+    cache = FeatureCache(corpus / "data/cache/features")
+    full_path = write_training_bundle(tmp_path / "bundles", TINY, result, cache.config)
+    proc = run_cli("export", str(full_path), "--out", str(tmp_path / "shipped"))
+    assert proc.returncode == 0, proc.stderr
+    small_path = tmp_path / "shipped"
+    weights = load_file(str(small_path / "weights.safetensors"))
+    assert not any(k.startswith("audio_decoder.") for k in weights)
+    assert {v.dtype for v in weights.values() if v.is_floating_point()} == {torch.float16}
+    size = sum(f.stat().st_size for f in small_path.iterdir())
+    assert size < 0.5 * sum(f.stat().st_size for f in full_path.iterdir() if f.suffix != ".png")
+
+    full, small = Bundle(full_path, "cpu"), Bundle(small_path, "cpu")
+    wave = tone(330.0, 2.0, sr=44100)
+    (z1, p1), (z2, p2) = full.embed_audio(wave, 44100), small.embed_audio(wave, 44100)
+    assert float(z1 @ z2) > 0.999 and float(p1 @ p2) > 0.999
+    t1, t2 = full.embed_tags(["rain", "door"]), small.embed_tags(["rain", "door"])
+    assert float(t1.vector @ t2.vector) > 0.999
+    assert small.embed_tags(["hihat", "qwxzv"]).words == ["hi", "hat"]  # two common words run together
+
+    # With no bundle of the user's, the shipped one is the default, found by its version too.
+    monkeypatch.setattr(bundles, "SHIPPED", small_path)
+    assert bundles.default_bundle(tmp_path / "none") == small_path
+    assert bundles.bundle_by_version(tmp_path / "none", small.version) == small_path
+    assert bundles.default_bundle(tmp_path / "bundles") == full_path

@@ -28,6 +28,15 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def corpus_fingerprint(data: TrainingData) -> str:
+    """sha1 of the training and validation clip ids and tags: the same corpus gives the same print."""
+    h = hashlib.sha1()
+    for clips in (data.train, data.val):
+        for uid, tags in zip(clips.uids, clips.tags, strict=True):
+            h.update(f"{uid}:{','.join(tags)};".encode())
+    return h.hexdigest()[:16]
+
+
 def new_version_id(variant: str, result: TrainResult) -> str:
     """`<variant>-<UTC time>-<6 hex of the weights>`: sortable and unique."""
     h = hashlib.sha1()
@@ -37,23 +46,33 @@ def new_version_id(variant: str, result: TrainResult) -> str:
 
 
 def write_training_bundle(
-    out_root: Path, data: TrainingData, cfg: TrainConfig, result: TrainResult, features: FeatureConfig
+    out_root: Path,
+    cfg: TrainConfig,
+    result: TrainResult,
+    features: FeatureConfig,
+    *,
+    command: str = "",
 ) -> Path:
     """bundles/<version>/ with weights, vectors, vocabulary, manifest and curves.png."""
+    data = result.data
     version_id = new_version_id(cfg.variant, result)
-    last = result.history[-1] if result.history else {}
+    kept = [h for h in result.history if h["epoch"] == result.best_epoch]
+    last = (kept or result.history or [{}])[-1]
     manifest = {
         "version": version_id,
         "variant": cfg.variant,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command,
         "train_config": cfg.to_dict(),
         "word_vectors": {
             "kind": cfg.word_vectors,
-            "epochs": cfg.word_vector_epochs,
+            "epochs": cfg.word_vector_epochs if cfg.word_vectors in ("word2vec", "fasttext") else 0,
             "words": len(result.word_vectors.key_to_index),
+            "dim": result.word_vectors.vector_size,
         },
-        "corpus": data.summary,
+        "corpus": {**data.summary, "fingerprint": corpus_fingerprint(data)},
         "curves": result.history,
+        "kept_epoch": last.get("epoch"),
         "metrics": {
             "val": last.get("val", {}),
             "train": last.get("train", {}),

@@ -18,20 +18,24 @@ def save_checkpoint(
     run_dir: Path,
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
-    shuffle: torch.Generator,
+    generators: dict[str, torch.Generator],
     info: dict,
 ) -> None:
     """Model tensors and RNG states, optimizer state, then the sidecar last: it marks the checkpoint whole."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tensors["rng.torch"] = torch.get_rng_state()
-    tensors["rng.shuffle"] = shuffle.get_state()
+    for name, gen in generators.items():
+        tensors[f"rng.{name}"] = gen.get_state()
     _atomic(run_dir / TENSORS, lambda p: save_file(tensors, str(p)))
     _atomic(run_dir / OPTIMIZER, lambda p: torch.save(optimizer.state_dict(), p))
     write_json_atomic(run_dir / SIDECAR, info)
 
 
 def load_checkpoint(
-    run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, shuffle: torch.Generator
+    run_dir: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generators: dict[str, torch.Generator],
 ) -> dict | None:
     """Restore what save_checkpoint wrote; None when the run has no checkpoint."""
     if not (run_dir / SIDECAR).is_file():
@@ -39,7 +43,8 @@ def load_checkpoint(
     tensors = load_file(str(run_dir / TENSORS))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     torch.set_rng_state(tensors["rng.torch"])
-    shuffle.set_state(tensors["rng.shuffle"])
+    for name, gen in generators.items():
+        gen.set_state(tensors[f"rng.{name}"])
     optimizer.load_state_dict(torch.load(run_dir / OPTIMIZER, weights_only=True))
     return json.loads((run_dir / SIDECAR).read_text())
 
@@ -48,3 +53,13 @@ def _atomic(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     os.replace(tmp, path)
+
+
+def save_weights(path: Path, model: torch.nn.Module) -> None:
+    """The model's tensors alone (the best epoch so far)."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _atomic(path, lambda p: save_file(state, str(p)))
+
+
+def load_weights(path: Path, model: torch.nn.Module) -> None:
+    model.load_state_dict(load_file(str(path)))

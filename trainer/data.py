@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from index.catalogue.db import Catalogue
-from index.catalogue.models import Sound
+from index.catalogue.queries import live_sounds_with_words
 from model.cache import FeatureCache
-from model.features import FeatureConfig, Scaler, best_patch
-from model.tags import Vocabulary, normalise_tags
+from model.features import FeatureConfig, Scaler, best_patch, crop_region
+from model.tags import Vocabulary
 
 
 class DataError(ValueError):
@@ -25,14 +23,29 @@ class Clips:
     """Clips as the trainer sees them, in catalogue order."""
 
     uids: list[str]
-    patches: np.ndarray  # (N, M, P) float16, scaled to [0, 1]
+    patches: np.ndarray  # (N, M, P) float16, scaled to [0, 1]: the max-energy patch (the paper's view)
     tags: list[list[str]]  # vocabulary words, most frequent first, at most max_tags
+    regions: np.ndarray  # (N, M, R) float16, scaled: where random crops are drawn from
+    lengths: np.ndarray  # (N,) int: real frames of each region (the rest is padding)
 
     def __len__(self) -> int:
         return len(self.uids)
 
     def subset(self, idx: np.ndarray) -> Clips:
-        return Clips([self.uids[i] for i in idx], self.patches[idx], [self.tags[i] for i in idx])
+        return Clips(
+            [self.uids[i] for i in idx],
+            self.patches[idx],
+            [self.tags[i] for i in idx],
+            self.regions[idx],
+            self.lengths[idx],
+        )
+
+    def keep_words(self, keep: set[str]) -> Clips:
+        """Only the tags in `keep`; clips left without any are dropped."""
+        tags = [[t for t in ts if t in keep] for ts in self.tags]
+        sub = self.subset(np.flatnonzero([bool(t) for t in tags]))
+        sub.tags = [t for t in tags if t]
+        return sub
 
 
 @dataclass
@@ -43,6 +56,18 @@ class TrainingData:
     scaler: Scaler
     all_train_tags: list[list[str]]  # every normalised word of the training clips, for word vectors
     summary: dict
+
+    def keep_words(self, keep: set[str]) -> TrainingData:
+        """The same data with the vocabulary restricted to `keep` (words that have a pretrained vector)."""
+        train, val = self.train.keep_words(keep), self.val.keep_words(keep)
+        vocabulary = self.vocabulary.restricted(keep)
+        summary = {
+            **self.summary,
+            "train_clips": len(train),
+            "val_clips": len(val),
+            "vocabulary": len(vocabulary),
+        }
+        return replace(self, train=train, val=val, vocabulary=vocabulary, summary=summary)
 
 
 def split_position(uid: str, seed: int) -> float:
@@ -59,18 +84,6 @@ def validation_mask(uids: list[str], fraction: float, seed: int, minimum: int = 
     return mask
 
 
-def live_sounds_with_words(catalogue: Catalogue) -> list[tuple[str, str, list[str]]]:
-    """(uid, content hash, normalised tag words) of every live sound, in catalogue order."""
-    with catalogue.session() as s:
-        sounds = s.scalars(
-            select(Sound)
-            .where(Sound.deleted_at.is_(None))
-            .options(selectinload(Sound.tags))
-            .order_by(Sound.id)
-        ).all()
-        return [(x.uid, x.content_hash, normalise_tags(x.tag_names)) for x in sounds]
-
-
 def load_training_data(
     catalogue: Catalogue,
     cache: FeatureCache,
@@ -79,6 +92,7 @@ def load_training_data(
     max_tags: int = 10,
     val_fraction: float = 0.1,
     split_seed: int = 0,
+    region_frames: int = 192,
 ) -> TrainingData:
     """Read live sounds with cached features, normalise tags, fit vocabulary and scaler on training clips."""
     cfg: FeatureConfig = cache.config
@@ -97,12 +111,21 @@ def load_training_data(
         raise DataError("no tag is on at least 2 training clips: the corpus is too small or untagged")
     selected = [vocab.select(words) for _, _, words in rows]
     keep = np.array([bool(t) for t in selected])
-    patches = np.stack([best_patch(cache.get(h), cfg) for (_, h, _), k in zip(rows, keep, strict=True) if k])
-    uids = [r[0] for r, k in zip(rows, keep, strict=True) if k]
+    kept_rows = [r for r, k in zip(rows, keep, strict=True) if k]
+    patches = np.empty((len(kept_rows), cfg.n_mels, cfg.patch_frames), np.float32)
+    regions = np.empty((len(kept_rows), cfg.n_mels, max(region_frames, cfg.patch_frames)), np.float16)
+    lengths = np.empty(len(kept_rows), np.int64)
+    for i, (_, h, _) in enumerate(kept_rows):
+        logmel = cache.get(h)
+        patches[i] = best_patch(logmel, cfg)
+        regions[i], lengths[i] = crop_region(logmel, regions.shape[2], cfg)
+    uids = [r[0] for r in kept_rows]
     tags = [t for t in selected if t]
     is_val = is_val[keep]
     scaler = Scaler.fit(patches[~is_val], cfg)
-    clips = Clips(uids, scaler(patches).astype(np.float16), tags)
+    for i in range(len(regions)):
+        regions[i] = scaler(regions[i].astype(np.float32))
+    clips = Clips(uids, scaler(patches).astype(np.float16), tags, regions, lengths)
     train, val = clips.subset(np.flatnonzero(~is_val)), clips.subset(np.flatnonzero(is_val))
     summary = {
         "sounds": len(rows_all),

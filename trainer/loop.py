@@ -12,18 +12,21 @@ import torch
 from gensim.models import KeyedVectors
 from tqdm import tqdm
 
-from model.config import variant
+from model.config import ModelConfig, variant
 from model.device import autocast as bf16_autocast
 from model.device import resolve_device
 from model.losses import JointLoss
 from model.networks import AudioTagModel
-from model.word_vectors import load_word_vectors, lookup, train_word_vectors
-from trainer.checkpoint import load_checkpoint, save_checkpoint
+from model.word_vectors import KINDS, has_vector, load_word_vectors, lookup, train_word_vectors
+from trainer.augment import mix_clips, random_crops, random_gain, random_masks, random_tag_subsets
+from trainer.checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
 from trainer.config import TrainConfig
 from trainer.data import Clips, TrainingData
 from trainer.metrics import retrieval_metrics
+from trainer.optim import lr_at, make_optimizer, set_lr
 
 TERMS = ("loss", "recon_loss", "contrastive_loss")
+BEST = "best.safetensors"
 
 
 @dataclass
@@ -33,6 +36,8 @@ class TrainResult:
     history: list[dict]
     seconds: float
     samples_per_s: float
+    data: TrainingData  # what was trained on: the vocabulary restricted to words with a vector
+    best_epoch: int | None = None  # the epoch whose weights the model has (None: the last)
 
 
 class TagTable:
@@ -41,7 +46,7 @@ class TagTable:
     def __init__(self, kv: KeyedVectors, words: list[str], device: torch.device) -> None:
         self.row = {w: i + 1 for i, w in enumerate(words)}
         vectors = np.concatenate([np.zeros((1, kv.vector_size), np.float32), lookup(kv, words)])
-        self.table = torch.from_numpy(vectors).to(device)  # (V + 1, F_w)
+        self.table = torch.from_numpy(vectors).to(device)  # (V + 1, D_w)
 
     def indices(self, clips: Clips, max_tags: int, device: torch.device) -> torch.Tensor:
         idx = np.zeros((len(clips), max_tags), np.int64)  # (N, T), 0 = pad
@@ -51,37 +56,74 @@ class TagTable:
 
 
 def word_vectors_for(cfg: TrainConfig, data: TrainingData, dim: int) -> KeyedVectors:
-    """Train (word2vec or FastText) on the training clips' tags, or load a file; check the dimension."""
-    if cfg.word_vectors in ("word2vec", "fasttext"):
+    """Train (word2vec or FastText, `dim`-d) on the training clips' tags, or load pretrained ones or a
+    file (any dimension: the model projects it to F_w)."""
+    if cfg.word_vectors in KINDS:
         return train_word_vectors(
             data.all_train_tags, dim, kind=cfg.word_vectors, epochs=cfg.word_vector_epochs, seed=cfg.seed
         )
-    kv = load_word_vectors(Path(cfg.word_vectors))
-    if kv.vector_size != dim:
-        raise ValueError(
-            f"the word vectors have {kv.vector_size} dimensions; variant {cfg.variant} needs {dim}"
-        )
-    missing = [w for w in data.vocabulary.words if w not in kv.key_to_index]
-    if missing:
-        raise ValueError(
-            f"{len(missing)} vocabulary tags have no vector in {cfg.word_vectors}, e.g. {missing[:5]}"
-        )
-    return kv
+    return load_word_vectors(cfg.word_vectors)
 
 
-def _optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
-    if cfg.optimizer in ("adam", "adamw"):
-        return getattr(torch.optim, "Adam" if cfg.optimizer == "adam" else "AdamW")(params, lr=cfg.lr)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}: choose sgd, adam or adamw")
+def with_vectors(data: TrainingData, kv: KeyedVectors) -> TrainingData:
+    """Vocabulary tags without a vector are dropped, and clips left with no tag."""
+    data = data.keep_words({w for w in data.vocabulary.words if has_vector(kv, w)})
+    if len(data.vocabulary) == 0 or len(data.train) < 2:
+        raise ValueError("no vocabulary tag has a word vector: choose other word vectors")
+    return data
 
 
-def _batch(X: torch.Tensor, tag_idx: torch.Tensor, table: torch.Tensor, idx: torch.Tensor, device):
+def model_config(cfg: TrainConfig, word_vector_dim: int) -> ModelConfig:
+    """The variant's networks with the run's dropout, tag count and word-vector dimension."""
+    base = variant(cfg.variant)
+    return replace(
+        base,
+        max_tags=cfg.max_tags,
+        encoder_dropout=cfg.encoder_dropout,
+        audio_dropout=cfg.audio_dropout,
+        word_input_dim=0 if word_vector_dim == base.word_dim else word_vector_dim,
+    )
+
+
+class Batches:
+    """Training batches: a crop of each clip (random, or the max-energy patch), augmented, on the device."""
+
+    def __init__(self, clips: Clips, cfg: TrainConfig, tags: TagTable, span: float, device) -> None:
+        self.cfg, self.span, self.device, self.table = cfg, span, device, tags.table
+        where = device if device.type == "cuda" else "cpu"  # on CUDA every patch lives on the GPU
+        self.random = cfg.crops == "random"
+        if cfg.crops not in ("random", "best"):
+            raise ValueError(f"unknown crops {cfg.crops!r}: choose random or best")
+        self.frames = clips.patches.shape[2]
+        self.X = torch.from_numpy(clips.regions if self.random else clips.patches).to(where)
+        self.lengths = torch.from_numpy(clips.lengths).to(where)
+        self.rows = tags.indices(clips, cfg.max_tags, where)
+        self.gen = torch.Generator().manual_seed(cfg.seed + 1)
+
+    def __call__(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Clip indices (B,) → patches (B, 1, M, P), word vectors (B, T, D_w), mask (B, T)."""
+        idx = idx.to(self.X.device)
+        if self.random:
+            x = random_crops(self.X[idx], self.lengths[idx], self.frames, self.gen).float()
+        else:
+            x = self.X[idx].float()
+        rows = self.rows[idx]
+        if self.cfg.augment:
+            x = random_masks(random_gain(x, self.span, self.gen), self.gen)
+        if self.cfg.tag_subsets > 0:
+            rows = random_tag_subsets(rows, self.cfg.tag_subsets, self.gen)
+        if self.cfg.mix > 0:
+            x, rows = mix_clips(x, rows, self.cfg.mix, self.span, self.gen)
+        x = x.to(self.device, non_blocking=True).unsqueeze(1).contiguous(memory_format=torch.channels_last)
+        rows = rows.to(self.device)
+        return x, self.table[rows], rows > 0
+
+
+def _val_batch(X: torch.Tensor, tag_idx: torch.Tensor, table: torch.Tensor, idx: torch.Tensor, device):
     x = X[idx].to(device, non_blocking=True).float().unsqueeze(1)  # (B, 1, M, P)
     x = x.contiguous(memory_format=torch.channels_last)
     t = tag_idx[idx]  # (B, T)
-    return x, table[t], t > 0  # patches, word vectors (B, T, F_w), mask (B, T)
+    return x, table[t], t > 0  # patches, word vectors (B, T, D_w), mask (B, T)
 
 
 @torch.no_grad()
@@ -93,7 +135,7 @@ def evaluate(model, loss_fn, X, tag_idx, table, device, batch_size: int) -> dict
     sums, phi_a, phi_w = dict.fromkeys(TERMS, 0.0), [], []
     batches = torch.arange(len(X)).split(batch_size)
     for idx in batches:
-        x, w, mask = _batch(X, tag_idx, table, idx, device)
+        x, w, mask = _val_batch(X, tag_idx, table, idx, device)
         out = model(x, w, mask)
         for k, v in loss_fn(x, out).items():
             sums[k] += float(v) * len(idx)
@@ -111,34 +153,34 @@ def train(
 ) -> TrainResult:
     """Train the variant on `data`, checkpointing into run_dir every epoch."""
     device = resolve_device(cfg.device)
-    model_cfg = replace(variant(cfg.variant), max_tags=cfg.max_tags)
     torch.manual_seed(cfg.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     kv_path = run_dir / "word_vectors.kv"
-    kv = (
-        KeyedVectors.load(str(kv_path))
-        if resume and kv_path.exists()
-        else word_vectors_for(cfg, data, model_cfg.word_dim)
-    )
-    kv.save(str(kv_path))
+    if resume and kv_path.exists():
+        kv = KeyedVectors.load(str(kv_path))
+    else:
+        kv = word_vectors_for(cfg, data, variant(cfg.variant).word_dim)
+        kv.save(str(kv_path))
+    data = with_vectors(data, kv)
+    model_cfg = model_config(cfg, kv.vector_size)
     tags = TagTable(kv, data.vocabulary.words, device)
-    on_gpu = device.type == "cuda"
-    # On CUDA the whole patch set lives on the GPU (float16): no data-loader in the way.
-    X_train = torch.from_numpy(data.train.patches).to(device if on_gpu else "cpu")  # (N, M, P)
-    X_val = torch.from_numpy(data.val.patches).to(device if on_gpu else "cpu")
-    t_train = tags.indices(data.train, cfg.max_tags, device)
+    batches_of = Batches(data.train, cfg, tags, data.scaler.high - data.scaler.low, device)
+    X_val = torch.from_numpy(data.val.patches).to(device if device.type == "cuda" else "cpu")
     t_val = tags.indices(data.val, cfg.max_tags, device)
 
     model = AudioTagModel(model_cfg).to(device, memory_format=torch.channels_last)
     loss_fn = JointLoss(cfg.recon_weight, cfg.contrastive_weight, cfg.tau)
-    optimizer = _optimizer(cfg, model.parameters())
+    optimizer = make_optimizer(cfg, model.parameters())
     shuffle = torch.Generator().manual_seed(cfg.seed)
-    state = load_checkpoint(run_dir, model, optimizer, shuffle) if resume else None
+    generators = {"shuffle": shuffle, "augment": batches_of.gen}
+    state = load_checkpoint(run_dir, model, optimizer, generators) if resume else None
     history: list[dict] = state["history"] if state else []
     step_model = torch.compile(model) if cfg.compile else model
     autocast = bf16_autocast(device, cfg.bf16)
 
-    N, B = len(X_train), min(cfg.batch_size, len(X_train))
+    N, B = len(data.train), min(cfg.batch_size, len(data.train))
+    per_epoch = max(1, (N - B) // B + 1)
+    total_steps = per_epoch * cfg.epochs
     start, samples = time.perf_counter(), 0
     model.train()
     for epoch in range(len(history) + 1, cfg.epochs + 1):
@@ -148,8 +190,9 @@ def train(
         bar = tqdm(
             batches, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", disable=not progress, leave=False
         )
-        for idx in bar:
-            x, w, mask = _batch(X_train, t_train, tags.table, idx.to(X_train.device), device)
+        for i, idx in enumerate(bar):
+            set_lr(optimizer, lr_at(cfg, (epoch - 1) * per_epoch + i, total_steps))
+            x, w, mask = batches_of(idx)
             with autocast:
                 out = step_model(x, w, mask)
             terms = loss_fn(x, out)
@@ -166,6 +209,8 @@ def train(
         with autocast:
             val = evaluate(model, loss_fn, X_val, t_val, tags.table, device, 256)
         record = {"epoch": epoch, "train": {k: v / len(batches) for k, v in sums.items()}, "val": val}
+        if cfg.select_best and val and val["recall@10"] > _best_recall(history):
+            save_weights(run_dir / BEST, model)
         history.append(record)
         if progress:
             tqdm.write(_epoch_line(record))
@@ -173,12 +218,26 @@ def train(
             run_dir,
             model,
             optimizer,
-            shuffle,
+            generators,
             {"epoch": epoch, "config": cfg.to_dict(), "model": model_cfg.to_dict(), "history": history},
         )
     seconds = time.perf_counter() - start
     (run_dir / "history.json").write_text(json.dumps(history, indent=1))
-    return TrainResult(model.eval(), kv, history, seconds, samples / seconds if seconds > 0 else 0.0)
+    best = _best_epoch(history) if cfg.select_best else None
+    if best is not None and (run_dir / BEST).is_file():
+        load_weights(run_dir / BEST, model)
+    speed = samples / seconds if seconds > 0 else 0.0
+    return TrainResult(model.eval(), kv, history, seconds, speed, data, best)
+
+
+def _best_recall(history: list[dict]) -> float:
+    return max((h["val"]["recall@10"] for h in history if h.get("val")), default=-1.0)
+
+
+def _best_epoch(history: list[dict]) -> int | None:
+    """The first epoch with the highest validation recall@10 (None without validation)."""
+    scored = [(h["val"]["recall@10"], -h["epoch"]) for h in history if h.get("val")]
+    return -max(scored)[1] if scored else None
 
 
 def _epoch_line(r: dict) -> str:

@@ -1,0 +1,32 @@
+"""The figures of one bundle out of an `audiotag eval` results.json, for its manifest."""
+
+from __future__ import annotations
+
+from trainer.eval.run import MFCC_ROW
+
+
+def bundle_summary(results: dict, version: str, command: str = "") -> dict:
+    """Downstream accuracy against MFCC, zero-shot against chance, held-out retrieval and tagging."""
+    if version not in results.get("bundles", []):
+        raise ValueError(f"the evaluation has no figures of bundle {version}")
+    tasks = {}
+    for name, t in results.get("tasks", {}).items():
+        rows = t["accuracy"]
+        mine = next((v for k, v in rows.items() if k.startswith(f"{version} z_a")), None)
+        zs = t.get("zero_shot", {}).get(version) or {}
+        tasks[name] = {
+            "mfcc_accuracy": rows[MFCC_ROW]["mean"],
+            "z_a_accuracy": mine["mean"] if mine else None,
+            "zero_shot": {k: zs.get(k) for k in ("accuracy", "chance", "majority", "n")},
+        }
+    catalogue = (results.get("catalogue") or {}).get(version) or {}
+    served = catalogue.get("retrieval_centred") or {}
+    return {
+        "command": command,
+        "tasks": tasks,
+        "catalogue": {
+            "recall@10": served.get("recall@10"),
+            "chance_recall@10": served.get("chance_recall@10"),
+            "tag_precision@5": {m: v["precision@5"] for m, v in (catalogue.get("tagging") or {}).items()},
+        },
+    }

@@ -1,0 +1,37 @@
+"""The optimiser and its learning-rate schedule (linear warm-up, then cosine decay or constant)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from trainer.config import TrainConfig
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}: choose sgd, adam or adamw")
+
+
+def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+    """The learning rate of step `step` (0-based) of `total`."""
+    warm = int(cfg.warmup * total)
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    if cfg.schedule == "constant":
+        return cfg.lr
+    if cfg.schedule == "cosine":
+        progress = (step - warm) / max(1, total - warm)
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    raise ValueError(f"unknown schedule {cfg.schedule!r}: choose cosine or constant")
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
