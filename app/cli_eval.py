@@ -8,16 +8,16 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from app.console import console, fail
 from app.runtime import Runtime
-from index.catalogue.models import Sound
+from index.catalogue.queries import catalogue_hashes
 from index.corpus.debian import CorpusError
-from model.bundle import Bundle, BundleError, latest_bundle
+from index.scoring import Scorer
+from model.bundle import Bundle, BundleError, default_bundle
 from model.cache import FeatureCache
 from trainer.eval.builtin import BUILTIN_TASKS, builtin_task
-from trainer.eval.catalogue import catalogue_figures
+from trainer.eval.catalogue import catalogue_figures, embed_catalogue
 from trainer.eval.datasets import (
     DatasetError,
     Task,
@@ -65,7 +65,7 @@ def dataset_task(spec: str) -> Task:
 
 def _load_bundles(paths: list[Path], rt: Runtime) -> dict[str, Bundle]:
     if not paths:
-        latest = latest_bundle(rt.settings.bundles_dir)
+        latest = default_bundle(rt.settings.bundles_dir)
         if latest is None:
             fail("no model bundle: train one first (audiotag train), or name one with --bundle")
         paths = [latest]
@@ -104,18 +104,29 @@ def eval_cmd(
                 tasks.append(dataset_task(spec))
         _unique_names(tasks)
         result = EvalResult(list(bundles))
-        with rt.catalogue.session() as s:
-            trained_on = frozenset(s.scalars(select(Sound.content_hash)))
+        trained_on = catalogue_hashes(rt.catalogue)
+        console.print("embedding the catalogue's clips (held-out figures and the centres of the scores)")
+        clips = {n: embed_catalogue(b, rt.catalogue, rt.feature_cache) for n, b in bundles.items()}
+        scorers = {n: Scorer(b, clips[n].centres if clips[n] else None) for n, b in bundles.items()}
         for t in tasks:
             console.print(f"[bold]{t.name}[/bold]: {len(t.clips)} clips, {len(t.classes)} classes")
             result.tasks.append(
                 evaluate_task(
-                    t, bundles, cache, rt.limits, repeats, rt.settings.workers, exclude_hashes=trained_on
+                    t,
+                    bundles,
+                    cache,
+                    rt.limits,
+                    repeats,
+                    rt.settings.workers,
+                    exclude_hashes=trained_on,
+                    scorers=scorers,
                 )
             )
         if CATALOGUE in names:
-            for name, b in bundles.items():
-                result.catalogue[name] = catalogue_figures(b, rt.catalogue, rt.feature_cache)
+            for name in bundles:
+                result.catalogue[name] = (
+                    catalogue_figures(clips[name], scorers[name]) if clips[name] else None
+                )
     except (BundleError, DatasetError, CorpusError) as err:
         fail(str(err))
     folder = out or rt.settings.data_dir / "eval" / f"{datetime.now(UTC):%Y%m%d-%H%M%S}"

@@ -31,15 +31,23 @@ class Centres:
         np.savez(Path(folder) / FILE, phi_a=self.phi_a, phi_w=self.phi_w, z_a=self.z_a)
 
     @classmethod
+    def zeros(cls, word_dim: int, latent_dim: int) -> Centres:
+        """No centring."""
+        return cls(
+            np.zeros(word_dim, np.float32), np.zeros(word_dim, np.float32), np.zeros(latent_dim, np.float32)
+        )
+
+    @classmethod
+    def of(cls, phi_a: np.ndarray, phi_w: np.ndarray, z_a: np.ndarray) -> Centres:
+        """The means of L2-normalised φ_a (N, F), φ_w (M, F) and z_a (N, V)."""
+        return cls(phi_a.mean(axis=0), phi_w.mean(axis=0), z_a.mean(axis=0))
+
+    @classmethod
     def load(cls, folder: Path, word_dim: int, latent_dim: int) -> Centres:
         """The version's centres; zeros (no centring) for versions written without them."""
         path = Path(folder) / FILE
         if not path.is_file():
-            return cls(
-                np.zeros(word_dim, np.float32),
-                np.zeros(word_dim, np.float32),
-                np.zeros(latent_dim, np.float32),
-            )
+            return cls.zeros(word_dim, latent_dim)
         d = np.load(path)
         return cls(d["phi_a"], d["phi_w"], d["z_a"])
 

@@ -20,11 +20,11 @@ from index.catalogue.models import Sound, Tag, sound_tags
 from index.catalogue.queries import sounds_with_tags
 from index.centres import Centres, centred
 from index.indexer import check_bundle
+from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
 from model.bundle import Bundle, TagEmbedding
 from model.tags import normalise_tags
 
 FIRST_FETCH_FACTOR = 3
-NEIGHBOURS = 10  # catalogue sounds that vote tags for a clip
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class SearchIndex:
         self.tags = vector_index.read(self.folder / versions.TAGS)
         self.tag_words: list[str] = json.loads((self.folder / versions.TAG_WORDS).read_text())
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
+        self.scorer = Scorer(bundle, self.centres)
 
     @classmethod
     def open_current(cls, root: Path, bundle: Bundle, catalogue: Catalogue, **params) -> SearchIndex:
@@ -170,44 +171,36 @@ class SearchIndex:
         return self.similar_to_sound(query, k, offset, filters)
 
     def suggest_tags(
-        self, waveform: np.ndarray, sample_rate: int, k: int = 10, method: str = "neighbours"
+        self, waveform: np.ndarray, sample_rate: int, k: int = 10, method: str = DEFAULT_TAG_METHOD
     ) -> list[tuple[str, float]]:
-        """Tags for a clip with scores in [0, 1].
-
-        `neighbours` (default): the tags of the `NEIGHBOURS` most similar catalogue sounds (z_a), each
-        voting with its cosine similarity; a tag's score is its share of the votes. On held-out
-        clips this is 16× as precise as `embedding` (docs/evaluation.md). `embedding`: the
-        vocabulary tags whose φ_w is nearest the clip's φ_a (cosine); also the fallback when the
-        index has no tagged neighbours."""
+        """Tags for a clip with scores in [0, 1], by one of `index.scoring.TAG_METHODS`."""
         z, phi = self.bundle.embed_audio(waveform, sample_rate)
         return self.suggest_tags_for(z, phi, k, method)
 
     def suggest_tags_for(
-        self, z_a: np.ndarray, phi_a: np.ndarray, k: int = 10, method: str = "neighbours"
+        self, z_a: np.ndarray, phi_a: np.ndarray, k: int = 10, method: str = DEFAULT_TAG_METHOD
     ) -> list[tuple[str, float]]:
-        """`suggest_tags` for a clip already embedded (normalised z_a and φ_a)."""
-        if method == "neighbours":
-            votes = self.tags_from_neighbours(z_a, k)
-            if votes:
-                return votes
-        return self.tags_for_vector(phi_a, k)
+        """`suggest_tags` for a clip already embedded (normalised z_a and φ_a). Without tagged
+        neighbours in the index, every method falls back to `embedding`."""
+        votes = self.neighbour_votes(z_a) if method != "embedding" else None
+        scores = self.scorer.tag_scores(phi_a, None if votes is None else votes[None, :], method)
+        return self.scorer.top_tags(scores[0], k)
 
-    def tags_from_neighbours(self, z_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
+    def neighbour_votes(self, z_a: np.ndarray) -> np.ndarray | None:
+        """Shares (C,) of the vocabulary tags among the nearest catalogue sounds; None if none has any."""
         hits = self.search_by_vector(centred(z_a, self.centres.z_a), NEIGHBOURS, space="similar")
         sounds = sounds_with_tags(self.catalogue, [h.sound_id for h in hits])
-        words = {i: self.bundle.vocabulary.select(normalise_tags(x.tag_names)) for i, x in sounds.items()}
-        votes: dict[str, float] = {}
-        total = 0.0
-        for hit in hits:
-            weight = max(hit.score, 0.0)
-            total += weight
-            for w in words.get(hit.sound_id, []):
-                votes[w] = votes.get(w, 0.0) + weight
-        if not votes or total <= 0:
-            return []
-        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], self.bundle.vocabulary.index.get(kv[0], 0)))
-        return [(w, v / total) for w, v in ranked[:k]]
+        position = {w: i for i, w in enumerate(self.scorer.tag_words)}
+        ids = [
+            [position[w] for w in normalise_tags(sounds[h.sound_id].tag_names) if w in position]
+            if h.sound_id in sounds
+            else []
+            for h in hits
+        ]
+        if not any(ids):
+            return None
+        return vote_tags(np.array([h.score for h in hits]), ids, len(position))
 
-    def tags_for_vector(self, phi_a: np.ndarray, k: int = 10) -> list[tuple[str, float]]:
-        scores, ids = vector_index.search(self.tags, centred(phi_a, self.centres.phi_a)[None, :], k)
-        return [(self.tag_words[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+    def classify(self, phi_a: np.ndarray, labels: LabelSet) -> np.ndarray:
+        """Zero-shot: probabilities (L,) of a clip's φ_a over the scored labels (`scorer.labels(names)`)."""
+        return self.scorer.zero_shot(phi_a, labels)[0]

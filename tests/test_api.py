@@ -17,6 +17,7 @@ from app.settings import Settings
 from index import versions
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, build_version
+from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
 from model.bundle import Bundle, latest_bundle
 from model.cache import FeatureCache
 from tests.conftest import tone
@@ -91,9 +92,22 @@ def test_upload_endpoints(client: TestClient) -> None:
     clip = _wav(tone(420.0, 1.5, sr=44100, channels=2), 44100, "FLAC")
     tags = client.post(f"{API}/tags", files={"file": ("a.flac", clip)}, params={"k": 3})
     assert tags.status_code == 200, tags.text
-    assert tags.json()["method"] == "neighbours" and len(tags.json()["tags"]) == 3
-    emb = client.post(f"{API}/tags", files={"file": ("a.flac", clip)}, params={"method": "embedding"}).json()
-    assert emb["method"] == "embedding" and len(emb["tags"]) == 9  # the whole tiny vocabulary
+    assert tags.json()["method"] == DEFAULT_TAG_METHOD and len(tags.json()["tags"]) == 3
+    by_method = {
+        m: client.post(f"{API}/tags", files={"file": ("a.flac", clip)}, params={"method": m, "k": 20}).json()
+        for m in TAG_METHODS
+    }
+    vocabulary = 9  # the tiny corpus's words
+    assert len(by_method["embedding"]["tags"]) == vocabulary  # every tag has a softmax share
+    assert len(by_method["fusion"]["tags"]) == vocabulary
+    assert 1 <= len(by_method["neighbours"]["tags"]) <= vocabulary  # only the neighbours' tags
+    for body in by_method.values():
+        scores = [t["score"] for t in body["tags"]]
+        assert scores == sorted(scores, reverse=True) and all(0 < x <= 1 for x in scores)
+    assert (
+        client.post(f"{API}/tags", files={"file": ("a.flac", clip)}, params={"method": "x"}).status_code
+        == 422
+    )
     similar = client.post(f"{API}/similar", files={"file": ("a.flac", clip)}, params={"k": 4}).json()
     assert len(similar["results"]) == 4
     scores = client.post(

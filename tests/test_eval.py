@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.scoring import Scorer
 from model.bundle import Bundle
+from model.tags import normalise_tags
 from tests.conftest import run_cli, tone, write_audio
-from trainer.eval.zeroshot import class_words, zero_shot
+from trainer.eval.zeroshot import zero_shot
 from trainer.metrics import nearest_class_accuracy, precision_recall_at_k, retrieval_metrics
 
 
@@ -39,8 +41,8 @@ def test_nearest_class_accuracy_by_hand() -> None:
 
 
 def test_class_names_become_query_words() -> None:
-    assert class_words("rain_thunder") == ["rain", "thunder"]
-    assert class_words("Farm-Animal") == ["farm", "animal"]
+    assert normalise_tags(["rain_thunder"]) == ["rain", "thunder"]
+    assert normalise_tags(["Farm-Animal"]) == ["farm", "animal"]
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +65,13 @@ def _task(root: Path) -> Path:
 
 def test_zero_shot_scores_known_class_names(trained: Path) -> None:
     bundle = Bundle(next((trained / "bundles").iterdir()), "cpu")
-    phi = np.eye(bundle.config.word_dim, dtype=np.float32)[:3]
-    zs = zero_shot(
-        bundle, phi, np.array(["glass", "rain", "no_such_word"]), ["glass", "rain", "no_such_word"]
-    )
-    assert zs is not None and zs.n == 2 and zs.chance == 0.5
-    assert zs.unknown_classes == ["no_such_word"] and 0.0 <= zs.accuracy <= 1.0
+    scorer = Scorer(bundle)
+    # Clips whose φ_a is exactly a class's φ_w must be given that class; the unknown one is left out.
+    phi = bundle.embed_tag_sets([["glass"], ["rain"], ["glass"], ["glass"]])
+    labels = np.array(["glass", "rain", "glass", "qwzx_vbnm"])
+    zs = zero_shot(scorer, phi, labels, ["glass", "rain", "qwzx_vbnm"])
+    assert zs is not None and zs.n == 3 and zs.chance == 0.5 and zs.majority == pytest.approx(2 / 3)
+    assert zs.unknown_classes == ["qwzx_vbnm"] and zs.accuracy == 1.0 and zs.predictions == [0, 1, 0]
 
 
 def test_eval_command_end_to_end(trained: Path, tmp_path: Path) -> None:
@@ -92,7 +95,9 @@ def test_eval_command_end_to_end(trained: Path, tmp_path: Path) -> None:
             assert 0.0 <= row["mean"] <= 1.0
         assert all(zs and zs["n"] == 20 for zs in t["zero_shot"].values()), name
     catalogue = next(iter(results["catalogue"].values()))
-    assert catalogue["retrieval"]["n"] >= 2 and 0 <= catalogue["tagging"]["precision@5"] <= 1
+    assert catalogue["retrieval"]["n"] >= 2
+    assert set(catalogue["tagging"]) == {"fusion", "embedding", "neighbours"}
+    assert all(0 <= t["precision@5"] <= 1 for t in catalogue["tagging"].values())
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert len(figures) == 6 and all((out / "figures" / f).stat().st_size > 1000 for f in figures)
     assert "downstream accuracy" in proc.stdout
@@ -110,3 +115,30 @@ def test_eval_command_end_to_end(trained: Path, tmp_path: Path) -> None:
 def test_eval_bad_input_is_one_clear_line(trained: Path, args: list[str], message: str) -> None:
     proc = run_cli("--data-dir", str(trained), "eval", *args, "--repeats", "1", "--no-figures")
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bundle_summary_takes_one_bundles_figures() -> None:
+    from trainer.eval.summary import bundle_summary
+
+    results = {
+        "bundles": ["a", "b"],
+        "tasks": {
+            "drums": {
+                "accuracy": {
+                    "MFCC (120-d)": {"mean": 0.6},
+                    "a z_a (1152-d)": {"mean": 0.7},
+                    "b z_a (1152-d)": {"mean": 0.5},
+                },
+                "zero_shot": {"a": {"accuracy": 0.4, "chance": 0.125, "majority": 0.3, "n": 9}, "b": None},
+            }
+        },
+        "catalogue": {
+            "a": {"retrieval_centred": {"recall@10": 0.6}, "tagging": {"fusion": {"precision@5": 0.4}}}
+        },
+    }
+    a = bundle_summary(results, "a", "audiotag eval")
+    assert a["tasks"]["drums"]["z_a_accuracy"] == 0.7 and a["tasks"]["drums"]["zero_shot"]["majority"] == 0.3
+    assert a["catalogue"]["recall@10"] == 0.6 and a["catalogue"]["tag_precision@5"] == {"fusion": 0.4}
+    assert bundle_summary(results, "b")["tasks"]["drums"]["zero_shot"]["accuracy"] is None
+    with pytest.raises(ValueError, match="no figures"):
+        bundle_summary(results, "c")

@@ -1,8 +1,9 @@
-"""Figures on held-out catalogue clips: text→audio retrieval and tag suggestion.
+"""Figures on held-out catalogue clips: text→audio retrieval and tag suggestion, scored as served.
 
 Held-out clips are the bundle's validation clips: the split is a hash of each sound's id and the
 training seed (trainer/data.py), so they are the same clips the training run never learnt from.
-Each clip's own vocabulary tags are its text query, and the tags it should be suggested.
+Each clip's own vocabulary tags are its text query, and the tags it should be suggested. Scores come
+from `index.scoring.Scorer` with the catalogue's centres, the very code the service answers with.
 """
 
 from __future__ import annotations
@@ -12,32 +13,53 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.catalogue.db import Catalogue
-from index.centres import centred
+from index.catalogue.queries import live_sounds_with_words
+from index.centres import Centres, centred
+from index.scoring import NEIGHBOURS, TAG_METHODS, Scorer, vote_tags
 from model.bundle import Bundle
 from model.cache import FeatureCache
-from trainer.data import live_sounds_with_words, validation_mask
+from trainer.data import validation_mask
 from trainer.metrics import precision_recall_at_k, retrieval_metrics
 
 K_TAGS = 5
-NEIGHBOURS = 10
 
 
 @dataclass
 class CatalogueFigures:
-    retrieval: dict  # recall@1/5/10, map@10, chance levels, n
-    tagging: dict  # precision@5, recall@5, n
-    tagging_popularity: dict  # the same for "suggest the 5 most frequent tags", the floor
-    tagging_neighbours: dict  # tags voted by the nearest training clips (z_a), weighted by similarity
-    retrieval_centred: dict  # retrieval after centring with the training clips' means, as the index does
+    retrieval: dict  # recall@1/5/10, map@10, chance levels, n; uncentred
+    retrieval_centred: dict  # the same centred with the catalogue's means, as the index searches
+    tagging: dict[str, dict]  # method → precision@5, recall@5, n (as `POST /tags?method=` answers)
+    tagging_popularity: dict  # "suggest the 5 most frequent tags": the floor
+
+
+@dataclass
+class CatalogueClips:
+    """A bundle's embeddings of the catalogue's tagged clips: held-out ones and the training pool."""
+
+    val_tags: list[list[str]]  # known vocabulary words of each held-out clip
+    z_val: np.ndarray  # (n, V) L2-normalised
+    phi_val: np.ndarray  # (n, F)
+    pool_tags: list[list[str]]
+    z_pool: np.ndarray  # (m, V)
+    phi_pool: np.ndarray  # (m, F)
+    w_pool: np.ndarray  # (m, F) φ_w of the pool clips' tags
+
+    @property
+    def centres(self) -> Centres:
+        """The means the index stores, over the catalogue's tagged clips."""
+        return Centres.of(
+            np.concatenate([self.phi_val, self.phi_pool]),
+            self.w_pool,
+            np.concatenate([self.z_val, self.z_pool]),
+        )
 
 
 def split_clips(
     bundle: Bundle, catalogue: Catalogue, cache: FeatureCache
 ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
-    """(content hash, vocabulary tags) of the bundle's (validation, training) clips in the catalogue."""
+    """(content hash, known vocabulary tags) of the bundle's (validation, training) clips."""
     train_cfg = bundle.manifest.get("train_config", {})
-    rows = live_sounds_with_words(catalogue)
-    rows = [r for r in rows if r[1] in cache and r[2]]
+    rows = [r for r in live_sounds_with_words(catalogue) if r[1] in cache and r[2]]
     if not rows:
         return [], []
     is_val = validation_mask(
@@ -45,58 +67,52 @@ def split_clips(
     )
     val, train = [], []
     for (_, content_hash, words), in_val in zip(rows, is_val, strict=True):
-        tags = bundle.vocabulary.select(words)
+        tags = bundle.split_known(bundle.vocabulary.select(words))[0]
         if tags:
             (val if in_val else train).append((content_hash, tags))
     return val, train
 
 
-def neighbour_tag_scores(
-    z_query: np.ndarray, z_pool: np.ndarray, pool_tags: list[list[int]], n_tags: int, k: int = NEIGHBOURS
-) -> np.ndarray:
-    """(Q, n_tags): each of the k nearest pool clips (cosine of z_a) votes its tags with its similarity."""
-    sims = z_query @ z_pool.T  # (Q, P)
-    top = np.argsort(-sims, axis=1)[:, :k]
-    scores = np.zeros((len(z_query), n_tags), np.float32)
-    for q in range(len(z_query)):
-        for p in top[q]:
-            scores[q, pool_tags[p]] += max(float(sims[q, p]), 0.0)
-    return scores
-
-
-def catalogue_figures(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -> CatalogueFigures | None:
-    clips, pool = split_clips(bundle, catalogue, cache)
-    if len(clips) < 2:
+def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -> CatalogueClips | None:
+    """None when the catalogue has fewer than two held-out clips or no training clip for this bundle."""
+    val, pool = split_clips(bundle, catalogue, cache)
+    if len(val) < 2 or not pool:
         return None
-    queries_tags = [[w for w in tags if bundle.split_known([w])[0]] for _, tags in clips]
-    keep = [i for i, t in enumerate(queries_tags) if t]
-    z_a, phi_a = bundle.embed_logmels([cache.get(clips[i][0]) for i in keep])  # (n, V), (n, F)
-    phi_w = bundle.embed_tag_sets([queries_tags[i] for i in keep])  # (n, F)
-    retrieval = retrieval_metrics(phi_w, phi_a)
-    vocab = [w for w in bundle.vocabulary.words if bundle.split_known([w])[0]]
-    position = {w: j for j, w in enumerate(vocab)}
-    tag_vecs = bundle.embed_tag_sets([[w] for w in vocab])  # (C, F)
-    truth = [{position[w] for w in clips[i][1] if w in position} for i in keep]
-    tagging = precision_recall_at_k(phi_a @ tag_vecs.T, truth, K_TAGS)
-    popularity = np.tile(-np.arange(len(vocab), dtype=np.float32), (len(keep), 1))  # most frequent first
-    neighbours, centred_retrieval = {}, {}
-    if pool:
-        z_pool, phi_pool = bundle.embed_logmels([cache.get(h) for h, _ in pool])
-        pool_tags = [[position[w] for w in tags if w in position] for _, tags in pool]
-        votes = neighbour_tag_scores(z_a, z_pool, pool_tags, len(vocab))
-        neighbours = precision_recall_at_k(votes + 1e-6 * popularity, truth, K_TAGS)  # ties: frequent first
-        known_sets = [k for k in (bundle.split_known(t)[0] for _, t in pool) if k]
-        w_pool = (
-            bundle.embed_tag_sets(known_sets) if known_sets else np.zeros((1, phi_w.shape[1]), np.float32)
-        )
-        mu_w, mu_a = w_pool.mean(axis=0), phi_pool.mean(axis=0)
-        centred_retrieval = retrieval_metrics(centred(phi_w, mu_w), centred(phi_a, mu_a))
-        # hubness: how many different training clips come first for the training clips' own tag queries
-        retrieval["distinct_first_hits"] = int(len(set(np.argmax(w_pool @ phi_pool.T, axis=1))))
-        centred_retrieval["distinct_first_hits"] = int(
-            len(set(np.argmax(centred(w_pool, mu_w) @ centred(phi_pool, mu_a).T, axis=1)))
-        )
-        retrieval["pool"] = centred_retrieval["pool"] = len(w_pool)
-    return CatalogueFigures(
-        retrieval, tagging, precision_recall_at_k(popularity, truth, K_TAGS), neighbours, centred_retrieval
+    z_val, phi_val = bundle.embed_logmels([cache.get(h) for h, _ in val])
+    z_pool, phi_pool = bundle.embed_logmels([cache.get(h) for h, _ in pool])
+    w_pool = bundle.embed_tag_sets([t for _, t in pool])
+    return CatalogueClips([t for _, t in val], z_val, phi_val, [t for _, t in pool], z_pool, phi_pool, w_pool)
+
+
+def neighbour_votes(clips: CatalogueClips, scorer: Scorer, k: int = NEIGHBOURS) -> np.ndarray:
+    """(n, C) tag shares among each held-out clip's k nearest training clips (centred z_a), as served."""
+    position = {w: j for j, w in enumerate(scorer.tag_words)}
+    pool_ids = [[position[w] for w in tags if w in position] for tags in clips.pool_tags]
+    sims = centred(clips.z_val, scorer.centres.z_a) @ centred(clips.z_pool, scorer.centres.z_a).T
+    top = np.argsort(-sims, axis=1)[:, :k]
+    return np.stack(
+        [vote_tags(sims[q, top[q]], [pool_ids[p] for p in top[q]], len(position)) for q in range(len(top))]
     )
+
+
+def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures:
+    bundle, c = scorer.bundle, scorer.centres
+    phi_w = bundle.embed_tag_sets(clips.val_tags)  # (n, F)
+    retrieval = retrieval_metrics(phi_w, clips.phi_val)
+    served = retrieval_metrics(centred(phi_w, c.phi_w), centred(clips.phi_val, c.phi_a))
+    # hubness: how many different training clips come first for the training clips' own tag queries
+    firsts = np.argmax(clips.w_pool @ clips.phi_pool.T, axis=1)
+    firsts_c = np.argmax(centred(clips.w_pool, c.phi_w) @ centred(clips.phi_pool, c.phi_a).T, axis=1)
+    retrieval.update(distinct_first_hits=len(set(firsts)), pool=len(firsts))
+    served.update(distinct_first_hits=len(set(firsts_c)), pool=len(firsts))
+
+    position = {w: j for j, w in enumerate(scorer.tag_words)}
+    truth = [{position[w] for w in tags if w in position} for tags in clips.val_tags]
+    votes = neighbour_votes(clips, scorer)
+    ties = -1e-6 * np.arange(len(position), dtype=np.float32)  # ties: the more frequent tag first
+    tagging = {
+        m: precision_recall_at_k(scorer.tag_scores(clips.phi_val, votes, m) + ties, truth, K_TAGS)
+        for m in TAG_METHODS
+    }
+    popularity = precision_recall_at_k(np.tile(ties, (len(truth), 1)), truth, K_TAGS)
+    return CatalogueFigures(retrieval, served, tagging, popularity)

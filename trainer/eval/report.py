@@ -27,8 +27,9 @@ RETRIEVAL_NOTE = (
 TAGGING_NOTE = "Tag suggestion: the top 5 vocabulary tags of each method against the clip's real tags."
 ZERO_SHOT_NOTE = (
     "Each class name, split into words, is embedded as a tag query (φ_w); every clip takes the class "
-    "whose φ_w is nearest its φ_a. Accuracy and chance in %; classes whose words have no word vector "
-    "are not scored."
+    "of highest probability, scored as `POST /classify` scores (centred with the catalogue's means). "
+    "Accuracy and chance in %: chance is 1 / classes and the majority class's share; classes whose words "
+    "have no word vector are not scored."
 )
 
 
@@ -64,18 +65,22 @@ def goal_table(result: EvalResult, bundles: dict) -> list[str]:
 
 
 def zero_shot_table(result: EvalResult) -> list[str]:
-    lines = ["| task | bundle | accuracy | chance | clips | classes scored |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| task | bundle | accuracy | chance 1/C | majority class | ≥ 2 × majority | clips | classes scored "
+        "|",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for t in result.tasks:
         for name, zs in t.zero_shot.items():
             if zs is None:
-                lines.append(
-                    f"| {_task_label(t.name)} | {name} | – | – | 0 | no class name has a word vector |"
-                )
+                none = "no class name has a word vector"
+                lines.append(f"| {_task_label(t.name)} | {name} | – | – | – | – | 0 | {none} |")
                 continue
             missing = f" (no vector: {', '.join(zs.unknown_classes)})" if zs.unknown_classes else ""
+            met = "yes" if zs.accuracy >= 2 * zs.majority else "**no**"
             lines.append(
                 f"| {_task_label(t.name)} | {name} | {100 * zs.accuracy:.1f} | {100 * zs.chance:.1f} | "
-                f"{zs.n} | {len(zs.classes)}/{len(t.classes)}{missing} |"
+                f"{100 * zs.majority:.1f} | {met} | {zs.n} | {len(zs.classes)}/{len(t.classes)}{missing} |"
             )
     return lines
 
@@ -101,8 +106,9 @@ def catalogue_tables(result: EvalResult) -> list[str]:
                     f"| {label} | {r['n']} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {hubs} |"
                 )
         methods = {
-            "φ_a · φ_w of each tag": fig.tagging,
-            "tags of the 10 nearest training clips (z_a)": fig.tagging_neighbours,
+            "fusion: mean of the two below": fig.tagging.get("fusion"),
+            "embedding: softmax of φ_a · φ_w over the tags": fig.tagging.get("embedding"),
+            "neighbours: tags of the 10 nearest training clips (z_a)": fig.tagging.get("neighbours"),
             "the 5 most frequent tags (floor)": fig.tagging_popularity,
         }
         for method, g in methods.items():
@@ -216,9 +222,13 @@ def _raw(result: EvalResult) -> dict:
                 "accuracy": {
                     r: {"mean": a.mean, "std": a.std, "runs": a.runs} for r, a in t.accuracy.items()
                 },
-                "zero_shot": {n: asdict(z) if z else None for n, z in t.zero_shot.items()},
+                "zero_shot": {n: _without_predictions(z) for n, z in t.zero_shot.items()},
             }
             for t in result.tasks
         },
         "catalogue": {n: asdict(f) if f else None for n, f in result.catalogue.items()},
     }
+
+
+def _without_predictions(zs) -> dict | None:
+    return {k: v for k, v in asdict(zs).items() if k != "predictions"} if zs else None

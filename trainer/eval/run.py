@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from index.scoring import Scorer
 from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.cache import FeatureCache
@@ -54,8 +55,10 @@ def evaluate_task(
     workers: int = 1,
     progress: bool = True,
     exclude_hashes: frozenset[str] = frozenset(),
+    scorers: dict[str, Scorer] | None = None,
 ) -> TaskResult:
-    """Classification (MFCC and each bundle's z_a), zero-shot (each bundle's φ_a) and tag rows."""
+    """Classification (MFCC and each bundle's z_a), zero-shot (each bundle's φ_a, scored by its
+    `scorers` entry: the catalogue's centres, as served) and tag rows."""
     embedders = [mfcc_embedder] + [bundle_embedder(b, name) for name, b in bundles.items()]
     emb: TaskEmbeddings = embed_task(task, embedders, cache, limits, workers, progress, exclude_hashes)
     splits = emb.splits()
@@ -72,7 +75,8 @@ def evaluate_task(
         result.clips_used[row] = len(y)
         result.vectors[row] = x
     for name, bundle in bundles.items():
-        result.zero_shot[name] = zero_shot(bundle, emb.vectors[f"{name}/phi_a"], y, task.classes)
+        scorer = (scorers or {}).get(name) or Scorer(bundle)
+        result.zero_shot[name] = zero_shot(scorer, emb.vectors[f"{name}/phi_a"], y, task.classes)
         _tag_row(result, name, bundle, emb, splits, repeats)
     return result
 
