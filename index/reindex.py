@@ -11,7 +11,7 @@ from pathlib import Path
 from index import versions
 from index.indexer import Corpus, IndexOptions, Report, build_version, update_version
 from index.jobs import JobStore, JobView, run_job
-from model.bundle import Bundle, latest_bundle
+from model.bundle import Bundle, default_bundle
 
 KIND = "reindex"
 
@@ -26,7 +26,7 @@ def bundle_for(params: dict, bundles_dir: Path, indices_dir: Path) -> Path:
         return Path(params["bundle"])
     if params.get("mode") == "update":
         return versions.bundle_dir(versions.current_dir(indices_dir), bundles_dir)
-    latest = latest_bundle(bundles_dir)
+    latest = default_bundle(bundles_dir)
     if latest is None:
         raise ReindexError("no model bundle: train one first (audiotag train)")
     return latest

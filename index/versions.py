@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from model.bundle import bundle_by_version
+
 CURRENT = "current"
 MANIFEST = "manifest.json"
 STALE_STAGING_S = 3600.0
@@ -95,7 +97,7 @@ def read_manifest(folder: Path) -> dict:
 
 def bundle_dir(folder: Path, bundles_dir: Path) -> Path:
     """The folder of the model bundle an index version was built with."""
-    return Path(bundles_dir) / read_manifest(folder)["bundle_version"]
+    return bundle_by_version(bundles_dir, read_manifest(folder)["bundle_version"])
 
 
 def publish(root: Path, version: str) -> str | None:
