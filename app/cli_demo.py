@@ -11,7 +11,8 @@ from app.cli_train import run_training
 from app.console import console
 from app.runtime import Runtime
 from index import versions
-from model.bundle import SHIPPED, bundle_version, default_bundle
+from model.bundle import bundle_version
+from model.shipped import SHIPPED, default_bundle
 from trainer.config import RECIPES, TrainConfig
 
 

@@ -14,8 +14,9 @@ from app.runtime import Runtime
 from index.catalogue.queries import catalogue_hashes
 from index.corpus.debian import CorpusError
 from index.scoring import Scorer
-from model.bundle import Bundle, BundleError, default_bundle
+from model.bundle import Bundle, BundleError
 from model.cache import FeatureCache
+from model.shipped import default_bundle
 from trainer.eval.builtin import BUILTIN_TASKS, builtin_task
 from trainer.eval.catalogue import catalogue_figures, embed_catalogue
 from trainer.eval.datasets import (

@@ -12,8 +12,9 @@ from rich.table import Table
 
 from app.console import console, fail
 from app.runtime import Runtime
-from model.bundle import BundleError, bundle_version, save_inference_bundle
+from model.bundle import BundleError, bundle_version
 from model.config import DEFAULT_VARIANT, VARIANTS
+from model.shipped import save_inference_bundle
 from trainer.bundle_writer import write_training_bundle
 from trainer.config import RECIPES, TrainConfig
 from trainer.config import recipe as make_recipe

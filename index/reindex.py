@@ -11,7 +11,8 @@ from pathlib import Path
 from index import versions
 from index.indexer import Corpus, IndexOptions, Report, build_version, update_version
 from index.jobs import JobStore, JobView, run_job
-from model.bundle import Bundle, default_bundle
+from model.bundle import Bundle
+from model.shipped import default_bundle
 
 KIND = "reindex"
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from model.bundle import bundle_by_version
+from model.shipped import bundle_by_version
 
 CURRENT = "current"
 MANIFEST = "manifest.json"

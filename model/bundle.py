@@ -25,10 +25,8 @@ from model.device import autocast, resolve_device
 from model.features import FeatureConfig, Scaler, all_patches, log_mel
 from model.networks import AudioTagModel
 from model.tags import Vocabulary, normalise_tags
-from model.word_vectors import compact, has_vector, lookup
+from model.word_vectors import has_vector, lookup
 
-# The trained default model, installed with the package (README, "The shipped model").
-SHIPPED = Path(__file__).parent / "shipped"
 DECODER = "audio_decoder."
 COMMON_WORDS = 50_000  # vectors are stored most frequent first; rarer words are too often noise
 MANIFEST, WEIGHTS, WORD_VECTORS, VOCABULARY = (
@@ -208,29 +206,6 @@ def _load_state(model: AudioTagModel, state: dict[str, torch.Tensor], name: str)
         raise BundleError(f"the weights of {name} do not fit its model: {(wanted + unexpected)[:3]}")
 
 
-def save_inference_bundle(source: Path, out: Path, extra: dict | None = None) -> Path:
-    """A compact copy of a bundle for inference only: no decoder, float16 weights and word vectors."""
-    bundle = Bundle(source, device="cpu")
-    out = Path(out)
-    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    state = {
-        k: v.detach().to(torch.float16 if v.is_floating_point() else v.dtype).contiguous()
-        for k, v in bundle.model.state_dict().items()
-        if not k.startswith(DECODER)
-    }
-    save_file(state, str(tmp / WEIGHTS))
-    compact(bundle.word_vectors).save(str(tmp / WORD_VECTORS))
-    shutil.copy2(bundle.path / VOCABULARY, tmp / VOCABULARY)
-    manifest = {**bundle.manifest, **(extra or {}), "inference_only": True, "exported_from": bundle.version}
-    manifest.pop("curves", None)
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    return out
-
-
 def _normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
@@ -253,23 +228,12 @@ def latest_bundle(root: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def default_bundle(root: Path) -> Path | None:
-    """The newest bundle in `root`, else the model shipped with audiotag (None if neither exists)."""
-    return latest_bundle(root) or (SHIPPED if (SHIPPED / MANIFEST).is_file() else None)
-
-
 def bundle_version(path: Path) -> str | None:
     """The version in a bundle folder's manifest, without loading the model (None if unreadable)."""
     try:
         return json.loads((Path(path) / MANIFEST).read_text()).get("version")
     except (OSError, json.JSONDecodeError):
         return None
-
-
-def bundle_by_version(root: Path, version: str) -> Path:
-    """The folder of bundle `version`: in `root`, or the shipped model when it is that version."""
-    path = Path(root) / version
-    return SHIPPED if not path.exists() and bundle_version(SHIPPED) == version else path
 
 
 def load(path: Path, device: str = "auto") -> Bundle:

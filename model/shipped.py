@@ -1,0 +1,63 @@
+"""The model that ships with audiotag, and the compact inference-only copy it is made with.
+
+`model/shipped/` is a bundle exported by `audiotag export` (no decoder, float16 weights and word
+vectors); it is installed with the package and used wherever the user has trained no bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from model.bundle import (
+    DECODER,
+    MANIFEST,
+    VOCABULARY,
+    WEIGHTS,
+    WORD_VECTORS,
+    Bundle,
+    bundle_version,
+    latest_bundle,
+)
+from model.word_vectors import compact
+
+SHIPPED = Path(__file__).parent / "shipped"
+
+
+def default_bundle(root: Path) -> Path | None:
+    """The newest bundle in `root`, else the model shipped with audiotag (None if neither exists)."""
+    return latest_bundle(root) or (SHIPPED if (SHIPPED / MANIFEST).is_file() else None)
+
+
+def bundle_by_version(root: Path, version: str) -> Path:
+    """The folder of bundle `version`: in `root`, or the shipped model when it is that version."""
+    path = Path(root) / version
+    return SHIPPED if not path.exists() and bundle_version(SHIPPED) == version else path
+
+
+def save_inference_bundle(source: Path, out: Path, extra: dict | None = None) -> Path:
+    """A compact copy of a bundle for inference only: no decoder, float16 weights and word vectors."""
+    bundle = Bundle(source, device="cpu")
+    out = Path(out)
+    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    state = {
+        k: v.detach().to(torch.float16 if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in bundle.model.state_dict().items()
+        if not k.startswith(DECODER)
+    }
+    save_file(state, str(tmp / WEIGHTS))
+    compact(bundle.word_vectors).save(str(tmp / WORD_VECTORS))
+    shutil.copy2(bundle.path / VOCABULARY, tmp / VOCABULARY)
+    manifest = {**bundle.manifest, **(extra or {}), "inference_only": True, "exported_from": bundle.version}
+    manifest.pop("curves", None)
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return out
