@@ -116,7 +116,7 @@ def run_training(rt: Runtime, cfg: TrainConfig, *, resume: bool = False, out: Pa
             f"{len(data.val)}, {len(data.vocabulary)} tags"
         )
         result = train(data, cfg, rt.settings.data_dir / "runs" / cfg.variant, resume=resume)
-        command = shlex.join(["audiotag", *sys.argv[1:]])
+        command = recorded_command(sys.argv[1:])
         path = write_training_bundle(
             out or rt.settings.bundles_dir, cfg, result, rt.feature_cache.config, command=command
         )
@@ -145,6 +145,23 @@ def _print_result(path: Path, result) -> None:
     table.add_row("throughput", f"{result.samples_per_s:.0f} samples/s")
     console.print(table)
     console.print(f"bundle: {path}", markup=False, highlight=False, soft_wrap=True)
+
+
+def recorded_command(argv: list[str]) -> str:
+    """The command line for a manifest, with the machine's own paths and database URL left out."""
+    private = {"--data-dir": "DATA_DIR", "--database-url": "DATABASE_URL", "--out": "OUT"}
+    out, hide = ["audiotag"], None
+    for arg in argv:
+        name, eq, _ = arg.partition("=")
+        if hide:
+            out.append(hide)
+            hide = None
+        elif name in private and eq:
+            out.append(f"{name}={private[name]}")
+        else:
+            out.append(arg)
+            hide = private.get(arg)
+    return shlex.join(out)
 
 
 def export_cmd(

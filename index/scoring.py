@@ -2,9 +2,11 @@
 
 Vectors are centred with the catalogue's means (index/centres.py) before every cosine, so the figures
 `audiotag eval` reports are the ones the API serves. Tag suggestion has three methods:
-- `embedding`: the vocabulary tags whose φ_w is nearest the clip's φ_a, a softmax of cosine / τ;
-- `neighbours`: the tags of the nearest catalogue sounds (z_a), each voting with its similarity;
-- `fusion`: the mean of the two distributions (what measured best on held-out clips, the default).
+- `neighbours` (the default): the tags of the nearest catalogue sounds (z_a), each voting with its
+  similarity; on the shipped model's held-out clips precision@5 0.434, recall@5 0.627;
+- `embedding`: the vocabulary tags whose φ_w is nearest the clip's φ_a, a softmax of cosine / τ
+  (0.107, 0.185: a single tag's φ_w is far from what training aligned, whole tag sets);
+- `fusion`: the mean of the two distributions (0.433, 0.619: the embedding adds nothing yet).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from model.bundle import Bundle
 
 TAU = 0.1  # the training temperature: softmax(cos / τ) is what the contrastive loss learnt
 NEIGHBOURS = 10  # catalogue sounds that vote tags for a clip
-TAG_METHODS = ("fusion", "embedding", "neighbours")
-DEFAULT_TAG_METHOD = "fusion"
+TAG_METHODS = ("neighbours", "fusion", "embedding")
+DEFAULT_TAG_METHOD = "neighbours"
 
 
 @dataclass

@@ -57,6 +57,8 @@ def save_inference_bundle(source: Path, out: Path, extra: dict | None = None) ->
     manifest = {**bundle.manifest, **(extra or {}), "inference_only": True, "exported_from": bundle.version}
     manifest.pop("curves", None)
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    for f in tmp.iterdir():
+        f.chmod(0o644)  # package data: readable by the service's own user
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)

@@ -206,3 +206,11 @@ def test_inference_bundle_is_compact_and_embeds_alike(
     assert bundles.default_bundle(tmp_path / "none") == small_path
     assert bundles.bundle_by_version(tmp_path / "none", small.version) == small_path
     assert bundles.default_bundle(tmp_path / "bundles") == full_path
+
+
+def test_recorded_command_leaves_the_machines_paths_out() -> None:
+    from app.cli_train import recorded_command
+
+    argv = ["--data-dir", "/home/me/data", "--database-url=postgresql://u:pw@h/db", "train", "--epochs", "3"]
+    command = recorded_command(argv)
+    assert command == "audiotag --data-dir DATA_DIR --database-url=DATABASE_URL train --epochs 3"

@@ -44,7 +44,7 @@ class TagScore(BaseModel):
 
 
 class TagsResponse(BaseModel):
-    method: str = Field(description="fusion, embedding or neighbours (see the endpoint's description).")
+    method: str = Field(description="neighbours, fusion or embedding (see the endpoint's description).")
     tags: list[TagScore]
 
 

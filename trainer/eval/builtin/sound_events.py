@@ -33,6 +33,7 @@ from index.corpus.heldout import (
     in_heldout_half,
     sound_event_class,
 )
+from index.corpus.notes import NOTE_SOURCES
 from index.corpus.pathtags import path_tags
 from index.corpus.presets import FULL, NOISE_TOKENS
 from model.audio import AudioError, probe
@@ -41,7 +42,7 @@ from trainer.eval.builtin.taskdir import TaskRow, TaskWriter
 
 # The full corpus preset's packages and more games with labelled everyday sounds (about 5.7 GB of
 # downloads, one package on disk at a time).
-SOUND_EVENT_PACKAGES = [p for p in FULL if p not in DRUM_TASK_PACKAGES] + [
+SOUND_EVENT_PACKAGES = [p for p in FULL if p not in DRUM_TASK_PACKAGES and p not in NOTE_SOURCES] + [
     "teeworlds-data",
     "colobot-common-sounds",
     "hedgewars-data",
