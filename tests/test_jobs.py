@@ -55,10 +55,11 @@ def test_processes_never_claim_the_same_job(url: str) -> None:
 
 
 def test_two_audiotag_workers_never_run_the_same_job(url: str, tmp_path: Path) -> None:
-    """Real `audiotag worker` processes on one database; with no model bundle every job fails fast,
-    which is enough to see who ran what."""
+    """Real `audiotag worker` processes on one database; every job names a missing bundle and fails
+    fast, which is enough to see who ran what."""
     store = JobStore(Catalogue(url))
-    jobs = {store.create("reindex", {"mode": "build"}) for _ in range(12)}
+    missing = str(tmp_path / "no-such-bundle")
+    jobs = {store.create("reindex", {"mode": "build", "bundle": missing}) for _ in range(12)}
     script = Path(sys.executable).parent / "audiotag"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
     base = [
@@ -84,4 +85,4 @@ def test_two_audiotag_workers_never_run_the_same_job(url: str, tmp_path: Path) -
     ]
     assert sorted(ran) == sorted(jobs), outputs
     views = [store.get(j) for j in jobs]
-    assert all(v.state == "failed" and v.attempts == 1 and "no model bundle" in v.error for v in views)
+    assert all(v.state == "failed" and v.attempts == 1 and "not a model bundle" in v.error for v in views)
