@@ -78,17 +78,18 @@ def structured(tmp_path_factory) -> tuple[Catalogue, FeatureCache, Path]:
 def test_default_recipe_learns_alignment(structured) -> None:
     cat, cache, root = structured
     data = load_training_data(cat, cache, val_fraction=0.25)
-    cfg = replace(RECIPES["default"], epochs=12, batch_size=16, device="cpu")
+    # The last epoch is kept: with 23 validation clips recall@10 reaches 1.0 early and stays there.
+    cfg = replace(RECIPES["default"], epochs=20, batch_size=16, device="cpu", select_best=False)
     result = train(data, cfg, root / "run", progress=False)
 
-    best = next(h for h in result.history if h["epoch"] == result.best_epoch)
+    first, last = result.history[0]["val"], result.history[-1]["val"]
     # NT-Xent of a model that learnt nothing is log(2N − 1); clips of one kind share their tags,
-    # which keeps even a perfect model well above 0 here.
-    chance_loss = math.log(2 * best["val"]["n"] - 1)
-    assert best["val"]["contrastive_loss"] < 0.8 * chance_loss, result.history
-    assert result.history[0]["val"]["contrastive_loss"] > best["val"]["contrastive_loss"] + 0.5
-    assert best["val"]["recall@10"] > 2 * best["val"]["chance_recall@10"]
-    assert best["val"]["recall@1"] > 3 * best["val"]["chance_recall@1"]
+    # which keeps even a perfect model well above 0 here. Measured: 0.56 × chance (bf16 or fp32).
+    chance_loss = math.log(2 * last["n"] - 1)
+    assert last["contrastive_loss"] < 0.7 * chance_loss, result.history
+    assert first["contrastive_loss"] > last["contrastive_loss"] + 0.5
+    assert last["recall@10"] > 2 * last["chance_recall@10"]
+    assert last["recall@1"] > 3 * last["chance_recall@1"]
 
     # Zero-shot on the held-out clips through the bundle, as the service does it: each kind's tags
     # against every clip's audio embedding; chance is 1 / 6.
