@@ -133,7 +133,9 @@ def eval_cmd(
     folder = out or rt.settings.data_dir / "eval" / f"{datetime.now(UTC):%Y%m%d-%H%M%S}"
     pictures = {t.name: task_figures(t, folder / "figures") for t in result.tasks} if figures else {}
     command = "audiotag eval " + " ".join(
-        [f"--task {shlex.quote(n)}" for n in task] + ([f"--repeats {repeats}"] if repeats != 10 else [])
+        [f"--bundle {shlex.quote(p.name)}" for p in bundle]  # names only: no path of this machine
+        + [f"--task {shlex.quote(n)}" for n in task]
+        + ([f"--repeats {repeats}"] if repeats != 10 else [])
     )
     report = write_report(result, bundles, folder, pictures, abouts, command.strip(), repeats)
     _print_summary(result)
