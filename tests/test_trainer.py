@@ -162,8 +162,14 @@ def test_train_command_end_to_end(corpus: Path, tmp_path: Path) -> None:
     assert "recall@10" in proc.stdout
     bundles = list((corpus / "data" / "bundles").iterdir())
     assert len(bundles) == 1 and (bundles[0] / "curves.png").stat().st_size > 0
-    bad = run_cli("train", "--variant", "w2v-7-9h", env=env)
-    assert bad.returncode == 2 and "unknown variant" in bad.stderr and "Traceback" not in bad.stderr
+    for args, message in [
+        (["--variant", "w2v-7-9h"], "unknown variant"),
+        (["--recipe", "fastest"], "unknown recipe 'fastest'"),
+        (["--crops", "weird"], "unknown crops 'weird'"),
+        (["--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'"),
+    ]:
+        bad = run_cli("train", *args, env=env)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, args
 
 
 def test_empty_catalogue_is_a_clear_error(tmp_path: Path) -> None:
