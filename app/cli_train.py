@@ -22,8 +22,6 @@ from trainer.data import DataError, load_training_data
 from trainer.eval.summary import bundle_summary
 from trainer.loop import train
 
-OPTIMIZERS, SCHEDULES, CROPS = ("sgd", "adam", "adamw"), ("cosine", "constant"), ("random", "best")
-
 
 def train_cmd(
     ctx: typer.Context,
@@ -63,14 +61,6 @@ def train_cmd(
         fail(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
     if device not in ("auto", "cpu", "cuda"):
         fail(f"unknown device {device!r}: choose auto, cpu or cuda")
-    choices = {
-        "optimizer": (optimizer, OPTIMIZERS),
-        "schedule": (schedule, SCHEDULES),
-        "crops": (crops, CROPS),
-    }
-    for name, (value, allowed) in choices.items():
-        if value is not None and value not in allowed:
-            fail(f"unknown {name} {value!r}: choose {' or '.join(allowed)}")
     try:
         cfg = make_recipe(
             recipe,

@@ -32,6 +32,7 @@ from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
 from index.centres import Centres, centred
 from index.features import build_features
+from index.scoring import single_word_tags
 from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.cache import FeatureCache
@@ -152,7 +153,7 @@ def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # --- build --------------------------------------------------------------------------------------
 def tag_vectors(bundle: Bundle) -> tuple[list[str], np.ndarray]:
     """The vocabulary words with a word vector and their single-tag φ_w (C, F)."""
-    words = [w for w in bundle.vocabulary.words if bundle.split_known([w])[0] == [w]]
+    words = single_word_tags(bundle)
     if not words:
         return [], np.zeros((0, bundle.config.word_dim), np.float32)
     return words, bundle.embed_tag_sets([[w] for w in words])

@@ -50,14 +50,19 @@ def vote_tags(similarities: np.ndarray, tag_ids: list[list[int]], n_tags: int) -
     return votes / total if total > 0 else votes
 
 
+def single_word_tags(bundle: Bundle) -> list[str]:
+    """The vocabulary tags that are one known word each, most frequent first: the tags suggested."""
+    return [w for w in bundle.vocabulary.words if bundle.split_known([w])[0] == [w]]
+
+
 class Scorer:
     """Zero-shot and tag scores of a bundle in a catalogue's centred spaces."""
 
     def __init__(self, bundle: Bundle, centres: Centres | None = None) -> None:
         self.bundle = bundle
         self.centres = centres or Centres.zeros(bundle.config.word_dim, bundle.config.latent_dim)
-        # vocabulary tags that are one known word each (the same rule as the index's tag list)
-        self.tag_words = [w for w in bundle.vocabulary.words if bundle.split_known([w])[0] == [w]]
+        self.tag_words = single_word_tags(bundle)
+        self.tag_position = {w: i for i, w in enumerate(self.tag_words)}  # word → column of tag scores
         self._tag_vectors: np.ndarray | None = None
 
     def labels(self, names: list[str]) -> LabelSet:

@@ -61,7 +61,6 @@ class SearchIndex:
         self.bundle, self.catalogue = bundle, catalogue
         self.audio = vector_index.read(self.folder / versions.AUDIO, nprobe, ef_search)
         self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
-        self.tags = vector_index.read(self.folder / versions.TAGS)
         self.tag_words: list[str] = json.loads((self.folder / versions.TAG_WORDS).read_text())
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
         self.scorer = Scorer(bundle, self.centres)
@@ -190,7 +189,7 @@ class SearchIndex:
         """Shares (C,) of the vocabulary tags among the nearest catalogue sounds; None if none has any."""
         hits = self.search_by_vector(centred(z_a, self.centres.z_a), NEIGHBOURS, space="similar")
         sounds = sounds_with_tags(self.catalogue, [h.sound_id for h in hits])
-        position = {w: i for i, w in enumerate(self.scorer.tag_words)}
+        position = self.scorer.tag_position
         ids = [
             [position[w] for w in normalise_tags(sounds[h.sound_id].tag_names) if w in position]
             if h.sound_id in sounds

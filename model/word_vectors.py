@@ -11,7 +11,6 @@ import numpy as np
 from gensim.models import FastText, KeyedVectors, Word2Vec
 
 KINDS = ("word2vec", "fasttext")
-PRETRAINED = ("glove",)
 # The tokenizer only ever yields lower-case letter runs, so other GloVe entries can never be looked up.
 _WORD = re.compile(r"[a-z]{2,}")
 

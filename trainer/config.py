@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+# The settings that name one of a few choices, and the choices.
+CHOICES = {
+    "optimizer": ("sgd", "adam", "adamw"),
+    "schedule": ("cosine", "constant"),
+    "crops": ("random", "best"),
+}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -43,6 +50,13 @@ class TrainConfig:
     word_vector_epochs: int = 50  # word2vec/fasttext: the paper's 5 are too few on thousands of clips
     compile: bool = False  # torch.compile the networks
     bf16: bool = True  # autocast to bfloat16 on CUDA and on CPUs with native bf16
+
+    def __post_init__(self) -> None:
+        """A config names only choices the trainer has: a wrong one fails here, before any work."""
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}: choose {', '.join(allowed)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

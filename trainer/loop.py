@@ -92,8 +92,6 @@ class Batches:
         self.cfg, self.span, self.device, self.table = cfg, span, device, tags.table
         where = device if device.type == "cuda" else "cpu"  # on CUDA every patch lives on the GPU
         self.random = cfg.crops == "random"
-        if cfg.crops not in ("random", "best"):
-            raise ValueError(f"unknown crops {cfg.crops!r}: choose random or best")
         self.frames = clips.patches.shape[2]
         self.X = torch.from_numpy(clips.regions if self.random else clips.patches).to(where)
         self.lengths = torch.from_numpy(clips.lengths).to(where)

@@ -10,13 +10,12 @@ from trainer.config import TrainConfig
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    """The config's optimiser (TrainConfig has checked the name)."""
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}: choose sgd, adam or adamw")
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
@@ -26,10 +25,8 @@ def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
         return cfg.lr * (step + 1) / warm
     if cfg.schedule == "constant":
         return cfg.lr
-    if cfg.schedule == "cosine":
-        progress = (step - warm) / max(1, total - warm)
-        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
-    raise ValueError(f"unknown schedule {cfg.schedule!r}: choose cosine or constant")
+    progress = (step - warm) / max(1, total - warm)  # cosine decay to 0
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

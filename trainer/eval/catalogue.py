@@ -86,7 +86,7 @@ def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -
 
 def neighbour_votes(clips: CatalogueClips, scorer: Scorer, k: int = NEIGHBOURS) -> np.ndarray:
     """(n, C) tag shares among each held-out clip's k nearest training clips (centred z_a), as served."""
-    position = {w: j for j, w in enumerate(scorer.tag_words)}
+    position = scorer.tag_position
     pool_ids = [[position[w] for w in tags if w in position] for tags in clips.pool_tags]
     sims = centred(clips.z_val, scorer.centres.z_a) @ centred(clips.z_pool, scorer.centres.z_a).T
     top = np.argsort(-sims, axis=1)[:, :k]
@@ -106,7 +106,7 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     retrieval.update(distinct_first_hits=len(set(firsts)), pool=len(firsts))
     served.update(distinct_first_hits=len(set(firsts_c)), pool=len(firsts))
 
-    position = {w: j for j, w in enumerate(scorer.tag_words)}
+    position = scorer.tag_position
     truth = [{position[w] for w in tags if w in position} for tags in clips.val_tags]
     votes = neighbour_votes(clips, scorer)
     ties = -1e-6 * np.arange(len(position), dtype=np.float32)  # ties: the more frequent tag first
