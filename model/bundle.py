@@ -28,7 +28,6 @@ from model.tags import Vocabulary, normalise_tags
 from model.word_vectors import has_vector, lookup
 
 DECODER = "audio_decoder."
-COMMON_WORDS = 50_000  # vectors are stored most frequent first; rarer words are too often noise
 MANIFEST, WEIGHTS, WORD_VECTORS, VOCABULARY = (
     "manifest.json",
     "weights.safetensors",
@@ -154,16 +153,11 @@ class Bundle:
 
     # --- tags --------------------------------------------------------------------------------
     def split_known(self, words: list[str]) -> tuple[list[str], list[str]]:
-        """Normalise free-text tags; (words with a vector, words without). A word without a vector
-        that is two common words run together ("hihat", "woodchopping") counts as those two."""
+        """Normalise free-text tags; (words with a vector, words without), by the rule training used
+        (model/word_vectors.has_vector: "hihat" has the vector of hi + hat)."""
         known, unknown = [], []
         for w in normalise_tags(words):
-            if has_vector(self.word_vectors, w):
-                known.append(w)
-            elif parts := compound_parts(self.word_vectors, w):
-                known.extend(parts)
-            else:
-                unknown.append(w)
+            (known if has_vector(self.word_vectors, w) else unknown).append(w)
         return list(dict.fromkeys(known)), unknown
 
     @torch.inference_mode()
@@ -188,14 +182,6 @@ class Bundle:
         if not known:
             raise UnknownTagsError(unknown or list(words))
         return TagEmbedding(self.embed_tag_sets([known])[0], known, unknown)
-
-
-def compound_parts(kv: KeyedVectors, word: str, common: int = COMMON_WORDS) -> list[str]:
-    """The most even split of `word` into two of the `common` most frequent words of `kv`, or []."""
-    rank = kv.key_to_index
-    splits = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
-    found = [(a, b) for a, b in splits if rank.get(a, common) < common and rank.get(b, common) < common]
-    return list(max(found, key=lambda ab: min(len(ab[0]), len(ab[1])))) if found else []
 
 
 def _load_state(model: AudioTagModel, state: dict[str, torch.Tensor], name: str) -> None:

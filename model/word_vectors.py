@@ -11,6 +11,7 @@ import numpy as np
 from gensim.models import FastText, KeyedVectors, Word2Vec
 
 KINDS = ("word2vec", "fasttext")
+COMMON_WORDS = 50_000  # vectors are stored most frequent first; rarer words are too often noise
 # The tokenizer only ever yields lower-case letter runs, so other GloVe entries can never be looked up.
 _WORD = re.compile(r"[a-z]{2,}")
 
@@ -76,18 +77,39 @@ def load_word_vectors(path: Path | str) -> KeyedVectors:
         raise ValueError(f"cannot read word vectors from {path.name}: {err}") from None
 
 
-def has_vector(kv: KeyedVectors, word: str) -> bool:
-    """True when `kv` gives the word a vector: in its vocabulary, or built from subwords (FastText)."""
+def _own_vector(kv: KeyedVectors, word: str) -> bool:
+    """In the vocabulary of `kv`, or built from subwords (FastText)."""
     if word in kv.key_to_index:
         return True
     return hasattr(kv, "buckets_word") and kv.bucket > 0 and len(word) >= getattr(kv, "min_n", 3)
+
+
+def compound_parts(kv: KeyedVectors, word: str, common: int = COMMON_WORDS) -> list[str]:
+    """The most even split of `word` into two of the `common` most frequent words of `kv`, or []."""
+    rank = kv.key_to_index
+    splits = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
+    found = [(a, b) for a, b in splits if rank.get(a, common) < common and rank.get(b, common) < common]
+    return list(max(found, key=lambda ab: min(len(ab[0]), len(ab[1])))) if found else []
+
+
+def has_vector(kv: KeyedVectors, word: str) -> bool:
+    """True when `kv` gives the word a vector: its own, or the mean of two common words run together
+    ("hihat" = hi + hat, "woodchopping" = wood + chopping). Training and queries share this rule."""
+    return _own_vector(kv, word) or bool(compound_parts(kv, word))
+
+
+def vector(kv: KeyedVectors, word: str) -> np.ndarray:
+    """(D_w,) float32 of a word that `has_vector`."""
+    if _own_vector(kv, word):
+        return np.asarray(kv[word], np.float32)
+    return np.mean([kv[p] for p in compound_parts(kv, word)], axis=0, dtype=np.float32)
 
 
 def lookup(kv: KeyedVectors, words: Sequence[str]) -> np.ndarray:
     """(len(words), D_w) float32; every word must have a vector."""
     if not words:
         return np.zeros((0, kv.vector_size), np.float32)
-    return np.stack([kv[w] for w in words]).astype(np.float32)
+    return np.stack([vector(kv, w) for w in words])
 
 
 def compact(kv: KeyedVectors) -> KeyedVectors:

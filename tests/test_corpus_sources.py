@@ -87,7 +87,8 @@ def test_notes_source_renders_tagged_notes_and_drum_hits(tmp_path: Path, monkeyp
     monkeypatch.setattr(notes, "NOTES_PER_PROGRAM", 2)
     # A .deb already in the corpus's debs folder is used as if downloaded.
     make_deb(tmp_path / "out/debs", "font-gm", {"usr/share/sounds/sf2/GM.sf2": write_sf2([0, 40, 73])})
-    monkeypatch.setitem(notes.NOTE_SOURCES, "font-gm-notes", ("font-gm", "MIT"))
+    source = notes.RenderedSource("font-gm", "MIT", kits=notes.GM_KIT_PRESETS)
+    monkeypatch.setitem(notes.NOTE_SOURCES, "font-gm-notes", source)
     [result] = build_packages(["font-gm-notes"], tmp_path / "out", keep_debs=True, progress=False)
     assert len(result.records) == 6  # 3 programs × 2 notes; the test font has no drum kit
     by_program = {r["description"].split("program ")[1].split(",")[0]: r for r in result.records}

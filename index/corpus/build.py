@@ -165,7 +165,8 @@ def _build_one(
     package: str, debs_dir: Path, audio_dir: Path, seen: set[str], mirror: str | None, keep_debs: bool
 ) -> PackageResult:
     """Download one package and extract its clips, or render the notes of a SoundFont source."""
-    deb = download_deb(NOTE_SOURCES[package][0] if package in NOTE_SOURCES else package, debs_dir, mirror)
+    rendered = NOTE_SOURCES.get(package)
+    deb = download_deb(rendered.package if rendered else package, debs_dir, mirror)
     if package in NOTE_SOURCES:
         result = PackageResult(package, package_version(deb))
         result.records, result.skipped = render_notes(package, deb, result.version, audio_dir)

@@ -1,9 +1,12 @@
-"""Instrument notes and drum hits rendered from a GM SoundFont: the musical part of the built-in corpus.
+"""Instrument notes and drum hits rendered from SoundFonts: the musical part of the built-in corpus.
 
 The Debian game sounds have few instruments; these clips cover them with structured tags: the
 instrument family (NSynth's names), the GM instrument's words, register and loudness; drum hits
-carry their kind (kick, snare, hihat…) and kit. The `instruments` task tests on another SoundFont
-(TimGM6mb) and renders its FluidR3 training notes at another length and rate, so no clip is shared.
+carry their kind (kick, snare, hihat…), kit and loudness. The `instruments` task tests on another
+SoundFont (TimGM6mb) and renders its FluidR3 training notes at another length and rate, so no clip
+is shared. Drum hits come from three independent sets of recordings: FluidR3's kits, Csound's GM
+bank (LGPL) and AVL's Red Zeppelin kit (GPL). AVL's Black Pearl kit is left out: its recordings are
+the Hydrogen kit "The Black Pearl" that the `drums` task tests on.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +35,42 @@ NOTES_PER_PROGRAM = 10
 PITCHES = range(36, 97)  # C2..C7
 VELOCITIES = (40, 80, 115)
 DRUM_VELOCITIES = (60, 110)
-# Rendered sources: corpus "package" name → the Debian package of its SoundFont, and its licence.
-NOTE_SOURCES = {"fluid-soundfont-gm-notes": ("fluid-soundfont-gm", "MIT (FluidR3_GM by Frank Wen)")}
+# Keys whose kind is the same in every GM-like kit: AVL's kits map other sounds to the rest.
+CORE_DRUM_KEYS = (35, 36, 37, 38, 40, 41, 42, 43, 44, 45, 46, 47, 49, 51, 53, 57, 59)
+
+
+@dataclass(frozen=True)
+class RenderedSource:
+    """A corpus source rendered from one SoundFont of a Debian package."""
+
+    package: str  # the Debian package holding the SoundFont
+    licence: str
+    melodic: bool = True  # render NOTES_PER_PROGRAM notes of every GM program
+    kits: dict[tuple[int, int], str] = field(default_factory=dict)  # (bank, program) → kit word
+    drum_keys: tuple[int, ...] = tuple(GM_DRUMS)
+    drum_velocities: tuple[int, ...] = DRUM_VELOCITIES
+    soundfont: str | None = None  # the .sf2 file's name where the package has several
+
+
+GM_KIT_PRESETS = {(128, program): word for program, word in GM_KITS.items()}
+# Corpus "package" name → how it is rendered.
+NOTE_SOURCES: dict[str, RenderedSource] = {
+    "fluid-soundfont-gm-notes": RenderedSource(
+        "fluid-soundfont-gm", "MIT (FluidR3_GM by Frank Wen)", kits=GM_KIT_PRESETS
+    ),
+    "csound-soundfont-drums": RenderedSource(
+        "csound-soundfont", "LGPL-2.1+ (Csound's sf_GMbank)", melodic=False, kits=GM_KIT_PRESETS
+    ),
+    "avldrums-red-zeppelin-drums": RenderedSource(
+        "avldrums.lv2-soundfont",
+        "GPL-2+ (AVL Drumkits by Glen MacArthur)",
+        melodic=False,
+        kits={(0, 0): "rock"},
+        drum_keys=CORE_DRUM_KEYS,
+        drum_velocities=(35, 60, 85, 110, 127),
+        soundfont="Red_Zeppelin_4_LV2.sf2",
+    ),
+}
 
 
 def _register(pitch: int) -> str:
@@ -58,22 +96,31 @@ def melodic_tags(program: int, pitch: int, velocity: int) -> list[str]:
     return [*family, *GM_PROGRAMS[program].split(), _register(pitch), _loudness(velocity), "note"]
 
 
-def drum_tags(kit: int, key: int, velocity: int) -> list[str]:
-    return [*GM_DRUMS[key].split(), GM_KITS[kit], "percussion", _loudness(velocity)]
+def drum_tags(kit: str, key: int, velocity: int) -> list[str]:
+    return [*GM_DRUMS[key].split(), kit, "percussion", _loudness(velocity)]
+
+
+def render_plan(source: RenderedSource, seed: int = 0) -> list[tuple[str, int, int, int, int]]:
+    """(kind, bank, program, key, velocity) of every clip to render."""
+    plan = [("note", 0, *n) for n in melodic_plan(seed)] if source.melodic else []
+    return plan + [
+        ("drum", bank, program, key, v)
+        for bank, program in source.kits
+        for key in source.drum_keys
+        for v in source.drum_velocities
+    ]
 
 
 def render_notes(
     package: str, deb: Path, version: str, audio_dir: Path, seed: int = 0
 ) -> tuple[list, Counter]:
     """Render every planned note into audio_dir/<package>/; (Freesound-shaped records, skip counts)."""
-    licence = NOTE_SOURCES[package][1]
-    renderer = NoteRenderer(read_soundfont(deb), SAMPLE_RATE)
+    source = NOTE_SOURCES[package]
+    renderer = NoteRenderer(read_soundfont(deb, source.soundfont), SAMPLE_RATE)
     folder = audio_dir / package
     folder.mkdir(parents=True, exist_ok=True)
     records, skipped = [], Counter()
-    plan = [("note", 0, *n) for n in melodic_plan(seed)]
-    plan += [("drum", 128, kit, key, v) for kit in GM_KITS for key in GM_DRUMS for v in DRUM_VELOCITIES]
-    for kind, bank, program, pitch, velocity in plan:
+    for kind, bank, program, pitch, velocity in render_plan(source, seed):
         if not renderer.has_program(program, bank):
             skipped["no such preset"] += 1
             continue
@@ -85,7 +132,9 @@ def render_notes(
         name = f"{kind}-{bank:03d}-{program:03d}-{pitch:03d}-{velocity:03d}"
         sf.write(folder / f"{name}.flac", np.clip(wave, -1, 1), SAMPLE_RATE)
         tags = (
-            melodic_tags(program, pitch, velocity) if kind == "note" else drum_tags(program, pitch, velocity)
+            melodic_tags(program, pitch, velocity)
+            if kind == "note"
+            else drum_tags(source.kits[bank, program], pitch, velocity)
         )
         records.append(
             {
@@ -94,8 +143,8 @@ def render_notes(
                 "tags": tags,
                 "description": f"{kind} rendered from {deb.name} (bank {bank}, program {program}, "
                 f"key {pitch}, velocity {velocity})",
-                "license": licence,
-                "username": NOTE_SOURCES[package][0],
+                "license": source.licence,
+                "username": source.package,
                 "duration": round(len(wave) / SAMPLE_RATE, 3),
                 "file": f"{name}.flac",
                 "package": package,

@@ -39,8 +39,10 @@ FULL = DEMO + [
     "0ad-data",
     # GCompris keeps farm animals, instruments and everyday sounds in Qt resource files (GPL-3+).
     "gcompris-qt-data",
-    # Instrument notes and drum hits rendered from the FluidR3 GM SoundFont (index/corpus/notes.py).
+    # Instrument notes and drum hits rendered from SoundFonts (index/corpus/notes.py).
     "fluid-soundfont-gm-notes",
+    "csound-soundfont-drums",
+    "avldrums-red-zeppelin-drums",
 ]
 
 PRESETS = {"demo": DEMO, "full": FULL}

@@ -129,8 +129,10 @@ def audible(wave: np.ndarray) -> bool:
     return float(np.sqrt(np.mean(wave**2))) >= SILENT_RMS
 
 
-def read_soundfont(deb: Path) -> bytes:
+def read_soundfont(deb: Path, name: str | None = None) -> bytes:
+    """The package's first .sf2 file, or the one called `name`."""
     for path, tar, member in iter_deb_files(deb):
-        if PurePosixPath(path).suffix.lower() == ".sf2":
+        p = PurePosixPath(path)
+        if p.suffix.lower() == ".sf2" and name in (None, p.name):
             return tar.extractfile(member).read()
-    raise CorpusError(f"no .sf2 file in {deb.name}")
+    raise CorpusError(f"no .sf2 file {name or ''} in {deb.name}".replace("  ", " "))
