@@ -38,9 +38,7 @@ def demo_cmd(
     if retrain or bundle is None:
         run_training(rt, replace(RECIPES["default"], epochs=epochs, device=rt.settings.device))
     elif bundle == SHIPPED:
-        console.print(
-            f"the model shipped with audiotag: {bundle_version(bundle)} (--retrain to train one)"
-        )
+        console.print(f"the model shipped with audiotag: {bundle_version(bundle)} (--retrain to train one)")
     else:
         console.print(f"model bundle already trained: {bundle} (--retrain to train again)")
     console.rule("4/5  index")

@@ -35,7 +35,8 @@ from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
 from index.centres import Centres
-from index.indexer import SPACES, write_tags
+from index.indexer import SPACES
+from index.scoring import single_word_tags
 from model.bundle import Bundle, latest_bundle
 
 NOTE = (
@@ -110,7 +111,7 @@ def synthetic_index(data: Path, bundle: Bundle) -> None:
             np.zeros(phi.shape[1], np.float32),
             np.zeros(z.shape[1], np.float32),
         )
-        n_tags = write_tags(bundle, staging, centres.phi_w)
+        n_tags = len(single_word_tags(bundle))
         centres.save(staging)
         np.save(staging / versions.IDS, ids)
     manifest = {

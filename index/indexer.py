@@ -4,8 +4,8 @@
 - embed: the bundle's encoder over all non-overlapping patches of each clip, mean-pooled;
 - write: vectors and ids in shards of `shard_size` sounds, each saved atomically in the build's
   work folder, so a build killed at any point resumes from its last finished shard;
-- build: FAISS indices of φ_a, z_a and the vocabulary's φ_w, each centred (index/centres.py), in a
-  staging folder renamed into place.
+- build: FAISS indices of φ_a and z_a, each centred (index/centres.py), in a staging folder
+  renamed into place (tags are scored from the bundle: index/scoring.py).
 `update_version` adds what the catalogue gained and drops what it lost, without re-embedding.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -151,22 +150,6 @@ def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # --- build --------------------------------------------------------------------------------------
-def tag_vectors(bundle: Bundle) -> tuple[list[str], np.ndarray]:
-    """The vocabulary words with a word vector and their single-tag φ_w (C, F)."""
-    words = single_word_tags(bundle)
-    if not words:
-        return [], np.zeros((0, bundle.config.word_dim), np.float32)
-    return words, bundle.embed_tag_sets([[w] for w in words])
-
-
-def write_tags(bundle: Bundle, staging: Path, centre: np.ndarray) -> int:
-    words, vectors = tag_vectors(bundle)
-    index = vector_index.build(centred(vectors, centre), np.arange(len(words)), "Flat")
-    vector_index.write(index, staging / versions.TAGS)
-    (staging / versions.TAG_WORDS).write_text(json.dumps(words))
-    return len(words)
-
-
 def mean_tag_set_vector(bundle: Bundle, catalogue: Catalogue) -> np.ndarray:
     """(F,) mean φ_w of the live sounds' tag sets (their known vocabulary words)."""
     with catalogue.session() as s:
@@ -233,7 +216,7 @@ def build_version(
             vector_index.write(audio, staging / versions.AUDIO)
             similar = vector_index.build(centred(z, centres.z_a), ids, factories["similar"])
             vector_index.write(similar, staging / versions.SIMILAR)
-            n_tags = write_tags(bundle, staging, centres.phi_w)
+            n_tags = len(single_word_tags(bundle))
             centres.save(staging)
             np.save(staging / versions.IDS, ids)
         t_build = time.perf_counter()
@@ -291,8 +274,6 @@ def update_version(
             vector_index.remove(index, gone)  # HNSW cannot remove: searches filter deleted sounds anyway
             vector_index.add(index, vectors, rows.ids[new])
             vector_index.write(index, staging / name)
-        for name in (versions.TAGS, versions.TAG_WORDS):
-            shutil.copy2(served / name, staging / name)
         centres.save(staging)
         ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
         np.save(staging / versions.IDS, ids)

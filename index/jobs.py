@@ -1,15 +1,18 @@
 """Batch jobs in the catalogue's `jobs` table: queued → running → done | failed, with progress.
 
 A job is claimed by one worker with a conditional UPDATE (state must still be `queued`), which is
-atomic on SQLite and PostgreSQL alike. A running job records its worker (`host:pid`) and beats
-every few seconds; a job whose worker process is gone (same host) or whose heartbeat is older
-than `stale_after_s` is marked failed by `reap_stale`, which every runner calls before it starts.
+atomic on SQLite and PostgreSQL alike. A running job records its worker (`host:pid`) and a timer
+thread beats every `BEAT_EVERY_S` for as long as the work runs, whether or not the work reports
+progress; a job whose worker process is gone (same host) or whose heartbeat is older than
+`stale_after_s` is marked failed by `reap_stale`, which every runner calls before it starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +24,7 @@ from index.catalogue.models import Job
 
 STATES = ("queued", "running", "done", "failed")
 STALE_AFTER_S = 120.0
+BEAT_EVERY_S = 10.0
 
 
 def worker_id() -> str:
@@ -133,13 +137,13 @@ class JobStore:
             if self.claim(job_id, worker):
                 return job_id
 
-    def beat(self, job_id: int, progress: float, message: str | None = None) -> None:
+    def beat(self, job_id: int, progress: float | None = None, message: str | None = None) -> None:
+        """Record that the job is alive; with `progress`, also how far it is and what it does."""
+        values: dict = {"heartbeat_at": _now()}
+        if progress is not None:
+            values.update(progress=min(max(progress, 0.0), 1.0), message=message)
         with self.catalogue.session() as s, s.begin():
-            s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.state == "running")
-                .values(progress=min(max(progress, 0.0), 1.0), message=message, heartbeat_at=_now())
-            )
+            s.execute(update(Job).where(Job.id == job_id, Job.state == "running").values(**values))
 
     def finish(self, job_id: int, result: dict, message: str = "done") -> None:
         self._end(job_id, "done", progress=1.0, result=result, message=message)
@@ -182,15 +186,42 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class Heartbeat:
+    """A daemon thread that beats a running job every `every_s` until the block ends."""
+
+    def __init__(self, store: JobStore, job_id: int, every_s: float = BEAT_EVERY_S) -> None:
+        self.store, self.job_id, self.every_s = store, job_id, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"job-{job_id}-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            with contextlib.suppress(Exception):  # a busy database now and then: the next beat tries again
+                self.store.beat(self.job_id)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_job(
-    store: JobStore, job_id: int, work: Callable[[Callable[[float, str], None]], dict], claimed: bool = False
+    store: JobStore,
+    job_id: int,
+    work: Callable[[Callable[[float, str], None]], dict],
+    claimed: bool = False,
+    beat_every_s: float = BEAT_EVERY_S,
 ) -> JobView:
-    """Claim a job (unless `claimed`), run `work(report)` with heartbeats, record done or failed (work
-    errors never raise)."""
+    """Claim a job (unless `claimed`), run `work(report)` while a heartbeat thread keeps it alive,
+    record done or failed (work errors never raise)."""
     if not claimed and not store.claim(job_id):
         raise JobError(f"job {job_id} is not queued: {store.get(job_id).state}")
     try:
-        result = work(lambda progress, message: store.beat(job_id, progress, message))
+        with Heartbeat(store, job_id, beat_every_s):
+            result = work(lambda progress, message: store.beat(job_id, progress, message))
     except KeyboardInterrupt:
         store.fail(job_id, "interrupted")
         raise

@@ -1,13 +1,15 @@
-"""Search a published index version: by vector, by tags, by similar sound, and tags for audio.
+"""Search a published index version: the one place that does query maths.
 
-Every search filters its hits against the catalogue (sounds deleted since the build, and the
-caller's licence / duration / tag filters) and over-fetches until it has `k` hits that pass, or
-has looked at the whole index — so a selective filter still returns full pages.
+Text → sounds, clip → similar sounds, sound → similar sounds, clip → tags and clip → zero-shot
+label scores all go through `SearchIndex`: it centres queries like the index (index/centres.py),
+scores with `index.scoring.Scorer`, and splits text with the one tokenizer (model/tags). Every
+search filters its hits against the catalogue (sounds deleted since the build, and the caller's
+licence / duration / tag filters) and over-fetches until it has `k` hits that pass, or has looked
+at the whole index — so a selective filter still returns full pages.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +63,6 @@ class SearchIndex:
         self.bundle, self.catalogue = bundle, catalogue
         self.audio = vector_index.read(self.folder / versions.AUDIO, nprobe, ef_search)
         self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
-        self.tag_words: list[str] = json.loads((self.folder / versions.TAG_WORDS).read_text())
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
         self.scorer = Scorer(bundle, self.centres)
 
@@ -77,8 +78,13 @@ class SearchIndex:
     def size(self) -> int:
         return int(self.manifest["counts"]["sounds"])
 
-    # --- the core: vector → filtered hits ------------------------------------------------------
-    def search_by_vector(
+    @property
+    def tag_words(self) -> list[str]:
+        """The vocabulary tags that can be suggested, most frequent first."""
+        return self.scorer.tag_words
+
+    # --- the core: centred vector → filtered hits ----------------------------------------------
+    def _nearest(
         self,
         vector: np.ndarray,
         k: int = 10,
@@ -87,8 +93,8 @@ class SearchIndex:
         space: str = "audio",
         exclude: frozenset[int] = frozenset(),
     ) -> list[Hit]:
-        """Nearest sounds to a (D,) vector in `space` ("audio": φ_a, "similar": z_a), given centred
-        like the index (`index.centres.centred` with `self.centres`)."""
+        """Nearest sounds to a (D,) vector in `space` ("audio": φ_a, "similar": z_a), already centred
+        like the index."""
         index = self.audio if space == "audio" else self.similar
         want = offset + k
         fetch = want * FIRST_FETCH_FACTOR + len(exclude)
@@ -126,14 +132,15 @@ class SearchIndex:
         with self.catalogue.session() as s:
             return set(s.scalars(q))
 
-    # --- the four questions -------------------------------------------------------------------------
+    # --- the questions ----------------------------------------------------------------------------
     def search_by_tags(
-        self, words: list[str], k: int = 10, offset: int = 0, filters: Filters = Filters()
+        self, tags: list[str], k: int = 10, offset: int = 0, filters: Filters = Filters()
     ) -> tuple[list[Hit], TagEmbedding]:
-        """Free-text tags → φ_w → sounds; UnknownTagsError when no word is known."""
-        query = self.bundle.embed_tags(words)
+        """Free-text tags (each may hold several words: "dog barking") → φ_w → sounds;
+        UnknownTagsError when no word is known."""
+        query = self.bundle.embed_tags(tags)
         vector = centred(query.vector, self.centres.phi_w)
-        return self.search_by_vector(vector, k, offset, filters, "audio"), query
+        return self._nearest(vector, k, offset, filters, "audio"), query
 
     def stored_vector(self, sound_id: int) -> np.ndarray:
         """A sound's z_a as indexed."""
@@ -145,49 +152,29 @@ class SearchIndex:
     def similar_to_sound(
         self, sound_id: int, k: int = 10, offset: int = 0, filters: Filters = Filters()
     ) -> list[Hit]:
+        """Catalogue sounds like a catalogue sound (itself left out); SoundNotIndexed if it is not in."""
         vector = self.stored_vector(sound_id)
-        return self.search_by_vector(
-            vector, k, offset, filters, "similar", exclude=frozenset({int(sound_id)})
-        )
+        return self._nearest(vector, k, offset, filters, "similar", exclude=frozenset({int(sound_id)}))
 
-    def similar_to_audio(
-        self,
-        waveform: np.ndarray,
-        sample_rate: int,
-        k: int = 10,
-        offset: int = 0,
-        filters: Filters = Filters(),
+    def similar_to_clip(
+        self, z_a: np.ndarray, k: int = 10, offset: int = 0, filters: Filters = Filters()
     ) -> list[Hit]:
-        z, _ = self.bundle.embed_audio(waveform, sample_rate)
-        return self.search_by_vector(centred(z, self.centres.z_a), k, offset, filters, "similar")
-
-    def similar_to(
-        self, query: int | tuple[np.ndarray, int], k: int = 10, offset: int = 0, filters: Filters = Filters()
-    ) -> list[Hit]:
-        """Sounds like a catalogue sound (its id) or like a clip ((waveform, sample rate))."""
-        if isinstance(query, tuple):
-            return self.similar_to_audio(*query, k=k, offset=offset, filters=filters)
-        return self.similar_to_sound(query, k, offset, filters)
+        """Catalogue sounds like a clip, from its L2-normalised z_a (V,)."""
+        return self._nearest(centred(z_a, self.centres.z_a), k, offset, filters, "similar")
 
     def suggest_tags(
-        self, waveform: np.ndarray, sample_rate: int, k: int = 10, method: str = DEFAULT_TAG_METHOD
-    ) -> list[tuple[str, float]]:
-        """Tags for a clip with scores in [0, 1], by one of `index.scoring.TAG_METHODS`."""
-        z, phi = self.bundle.embed_audio(waveform, sample_rate)
-        return self.suggest_tags_for(z, phi, k, method)
-
-    def suggest_tags_for(
         self, z_a: np.ndarray, phi_a: np.ndarray, k: int = 10, method: str = DEFAULT_TAG_METHOD
     ) -> list[tuple[str, float]]:
-        """`suggest_tags` for a clip already embedded (normalised z_a and φ_a). Without tagged
-        neighbours in the index, every method falls back to `embedding`."""
+        """Tags with scores for a clip from its L2-normalised z_a and φ_a, by one of
+        `index.scoring.TAG_METHODS`. Without tagged neighbours in the index, every method falls
+        back to `embedding`."""
         votes = self.neighbour_votes(z_a) if method != "embedding" else None
         scores = self.scorer.tag_scores(phi_a, None if votes is None else votes[None, :], method)
         return self.scorer.top_tags(scores[0], k)
 
     def neighbour_votes(self, z_a: np.ndarray) -> np.ndarray | None:
         """Shares (C,) of the vocabulary tags among the nearest catalogue sounds; None if none has any."""
-        hits = self.search_by_vector(centred(z_a, self.centres.z_a), NEIGHBOURS, space="similar")
+        hits = self.similar_to_clip(z_a, NEIGHBOURS)
         sounds = sounds_with_tags(self.catalogue, [h.sound_id for h in hits])
         position = self.scorer.tag_position
         ids = [
@@ -200,6 +187,10 @@ class SearchIndex:
             return None
         return vote_tags(np.array([h.score for h in hits]), ids, len(position))
 
+    def labels(self, names: list[str]) -> LabelSet:
+        """The caller's label names through the one tokenizer: which can be scored, with which words."""
+        return self.scorer.labels(names)
+
     def classify(self, phi_a: np.ndarray, labels: LabelSet) -> np.ndarray:
-        """Zero-shot: probabilities (L,) of a clip's φ_a over the scored labels (`scorer.labels(names)`)."""
+        """Zero-shot: probabilities (L,) of a clip's φ_a over the scored labels (`labels(names)`)."""
         return self.scorer.zero_shot(phi_a, labels)[0]

@@ -1,7 +1,7 @@
 """Index versions on disk, and the atomic switch of what is served.
 
-    indices/<version>/      audio.faiss (φ_a), similar.faiss (z_a), tags.faiss (φ_w of the vocabulary),
-                            tags.json, ids.npy (sounds in the index), manifest.json
+    indices/<version>/      audio.faiss (φ_a), similar.faiss (z_a), centres.npz, ids.npy (sounds in
+                            the index), manifest.json
     indices/current         a symbolic link to the served version, replaced with one rename
     indices/.build-<key>/   the work folder of an unfinished build (shards of vectors)
 
@@ -27,7 +27,7 @@ from model.shipped import bundle_by_version
 CURRENT = "current"
 MANIFEST = "manifest.json"
 STALE_STAGING_S = 3600.0
-AUDIO, SIMILAR, TAGS, TAG_WORDS, IDS = "audio.faiss", "similar.faiss", "tags.faiss", "tags.json", "ids.npy"
+AUDIO, SIMILAR, IDS = "audio.faiss", "similar.faiss", "ids.npy"
 
 
 class IndexVersionError(LookupError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import time
 from pathlib import Path
@@ -248,3 +249,45 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
         np.allclose(r[0], z[i], atol=1e-4) and np.allclose(r[1], phi[i], atol=1e-4)
         for i, r in enumerate(results)
     )
+
+
+def test_a_broken_publish_keeps_the_old_index_and_is_reported(data: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(data, tmp_path / "data", symlinks=True))
+    with TestClient(create_app(Settings(data_dir=copy))) as c:
+        ready = c.get(f"{API}/ready").json()
+        served = ready.get("index_version") or pytest.fail(str(ready))
+        broken = versions.new_version_id()
+        folder = Path(shutil.copytree(copy / "indices" / served, copy / "indices" / broken))
+        manifest = versions.read_manifest(folder)
+        (folder / versions.MANIFEST).write_text(json.dumps({**manifest, "version": broken}))
+        (folder / versions.AUDIO).write_bytes(b"not a faiss index")
+        versions.publish(copy / "indices", broken)
+        assert c.app.state.audiotag.refresh() is False
+        ready = c.get(f"{API}/ready").json()
+        assert ready["index_version"] == served and broken in ready["problem"]
+        assert "audiotag_index_refresh_failures_total 1.0" in c.get("/metrics").text
+        assert c.get(f"{API}/search", params={"q": "tone"}).status_code in (200, 422)
+
+
+def test_token_checks_compare_in_constant_time(data: Path, monkeypatch) -> None:
+    import hmac
+
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+    with TestClient(create_app(Settings(data_dir=data, api_token=TOKEN, require_token_for_reads=True))) as c:
+        for given in ("Bearer s3cret", "Bearer s3cret-tokenX", "bearer wrong", b"Bearer \xfc\xe9"):
+            _error(c.get(f"{API}/tags", headers={"Authorization": given}), 401, "unauthorized")
+        assert c.get(f"{API}/tags", headers={"Authorization": f"bearer {TOKEN}"}).status_code == 200
+        _error(c.post(f"{API}/jobs/reindex", headers={"Authorization": "Bearer nope"}), 401, "unauthorized")
+    assert len(calls) >= 6 and all(b == TOKEN.encode() for _, b in calls)
+
+
+def test_the_rate_limiter_forgets_old_clients_but_still_limits() -> None:
+    from app.api.observe import RateLimiter
+
+    limiter = RateLimiter(per_minute=2, max_clients=100)
+    for i in range(10_000):
+        limiter.wait_for(f"10.0.{i // 256}.{i % 256}")
+    assert len(limiter.buckets) == 100
+    assert [limiter.wait_for("hot") > 0 for _ in range(3)] == [False, False, True]

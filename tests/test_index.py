@@ -140,21 +140,28 @@ def test_search_api_with_filters_and_deletes(data: Path) -> None:
     assert len(similar) == 3 and first not in {h.sound_id for h in similar}
     with pytest.raises(SoundNotIndexed):
         index.similar_to_sound(999999)
-    wave = np.sin(np.linspace(0, 2000, 22050)).astype(np.float32)
-    assert len(index.similar_to_audio(wave, 22050, k=4)) == 4
-    assert index.similar_to((wave, 22050), k=2) == index.similar_to_audio(wave, 22050, k=2)
-    assert index.similar_to(first, k=2) == similar[:2]
-    tags = index.suggest_tags(wave, 22050, k=3)
+    # a clip: similar sounds from its z_a, tags from its z_a and φ_a (what the routes call)
+    z_first, phi_first = bundle.embed_logmels([corpus.cache.get(_hash_of(cat, first))])
+    like_first = index.similar_to_clip(z_first[0], k=4)
+    assert len(like_first) == 4 and like_first[0].sound_id == first  # a sound is nearest itself
+    tags = index.suggest_tags(z_first[0], phi_first[0], k=3)
     assert len(tags) == 3 and all(w in bundle.vocabulary and 0 < s <= 1 for w, s in tags)
     assert tags[0][1] >= tags[-1][1]
-    by_embedding = index.suggest_tags(wave, 22050, k=3, method="embedding")
-    assert len(by_embedding) == 3 and all(-1 <= s <= 1 for _, s in by_embedding)
+    by_embedding = index.suggest_tags(z_first[0], phi_first[0], k=3, method="embedding")
+    assert len(by_embedding) == 3 and all(0 < s <= 1 for _, s in by_embedding)
     # a deleted sound disappears from every search at once
     from index.catalogue.models import Sound
 
     with cat.session() as s, s.begin():
         s.get(Sound, first).deleted_at = datetime.now()
     assert first not in {h.sound_id for h in index.search_by_tags(["rain"], k=24)[0]}
+
+
+def _hash_of(cat: Catalogue, sound_id: int) -> str:
+    from index.catalogue.models import Sound
+
+    with cat.session() as s:
+        return s.get(Sound, sound_id).content_hash
 
 
 def test_index_of_another_model_is_refused(data: Path, trained_data_dir: Path) -> None:

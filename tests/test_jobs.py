@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from index.catalogue.db import Catalogue
-from index.jobs import JobStore
+from index.jobs import JobStore, run_job
 
 URLS = ["sqlite"] + (["postgres"] if os.environ.get("AUDIOTAG_TEST_POSTGRES_URL") else [])
 CLAIMER = """
@@ -86,3 +88,31 @@ def test_two_audiotag_workers_never_run_the_same_job(url: str, tmp_path: Path) -
     assert sorted(ran) == sorted(jobs), outputs
     views = [store.get(j) for j in jobs]
     assert all(v.state == "failed" and v.attempts == 1 and "not a model bundle" in v.error for v in views)
+
+
+def _silent_work_under_reaper(store: JobStore, beat_every_s: float) -> str:
+    """Run a job whose work reports nothing for 2 s while a reaper with a 0.6 s limit runs beside it
+    (as `audiotag jobs list` does); the job's final state."""
+    job = store.create("reindex", {"mode": "build"})
+    stop = threading.Event()
+
+    def reaper() -> None:
+        while not stop.is_set():
+            store.reap_stale(stale_after_s=0.6)
+            time.sleep(0.05)
+
+    beside = threading.Thread(target=reaper)
+    beside.start()
+    try:
+        view = run_job(store, job, lambda report: time.sleep(2.0) or {"ok": True}, beat_every_s=beat_every_s)
+    finally:
+        stop.set()
+        beside.join()
+    return view.state
+
+
+def test_a_long_silent_job_stays_alive_while_reapers_run(tmp_path: Path) -> None:
+    store = JobStore(Catalogue(f"sqlite:///{tmp_path / 'c.db'}"))
+    assert _silent_work_under_reaper(store, beat_every_s=0.1) == "done"
+    # The control: without the heartbeat thread's beats the same job is reaped as dead.
+    assert _silent_work_under_reaper(store, beat_every_s=60.0) == "failed"

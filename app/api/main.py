@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api import errors, observe, routes_audio, routes_health, routes_jobs, routes_search, routes_sounds
 from app.api.batcher import Batcher
 from app.api.deps import API
-from app.api.state import ServiceState
+from app.api.state import ServiceState, log
 from app.api.uploads import BodyLimit
 from app.runtime import Runtime
 from app.settings import Settings
@@ -41,6 +41,9 @@ class Service(ServiceState):
 
     def on_swap(self, index) -> None:
         self.metrics.served(index.version, index.bundle.version, index.size)
+
+    def on_refresh_failure(self) -> None:
+        self.metrics.refresh_failures.inc()
 
     def submit(self, job_id: int) -> None:
         """Run the queued job here, unless separate `audiotag worker` processes run the queue."""
@@ -103,8 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _watch(service: ServiceState) -> None:
-    """Swap in a newly published index version within REFRESH_S seconds, without a restart."""
+    """Swap in a newly published index version within REFRESH_S seconds, without a restart. A failed
+    load is logged, counted in /metrics and shown by /ready (ServiceState.refresh); the loop goes on."""
     while True:
         await asyncio.sleep(REFRESH_S)
-        with contextlib.suppress(Exception):
+        try:
             await run_in_threadpool(service.refresh)
+        except Exception:  # e.g. the catalogue briefly unreachable while reading `current`
+            log.exception("index refresh failed")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
+from collections import OrderedDict
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -40,6 +42,10 @@ class Metrics:
         self.index_sounds = Gauge(
             "audiotag_index_sounds", "Sounds in the served index", registry=self.registry
         )
+        self.refresh_failures = Counter(
+            "audiotag_index_refresh_failures", "Failed loads of a published index version",
+            registry=self.registry,
+        )  # fmt: skip
         self.index_info = Gauge(
             "audiotag_index_info",
             "The served index and model (value 1)",
@@ -54,25 +60,29 @@ class Metrics:
 
 
 class RateLimiter:
-    """A token bucket per client: `per_minute` requests, bursts up to the same number."""
+    """A token bucket per client: `per_minute` requests, bursts up to the same number.
 
-    def __init__(self, per_minute: int) -> None:
+    At most `max_clients` buckets are kept, least recently seen dropped first: a dropped client
+    starts again with a full bucket, so memory stays bounded whatever addresses come."""
+
+    def __init__(self, per_minute: int, max_clients: int = 10_000) -> None:
         self.rate = per_minute / 60.0
         self.capacity = float(per_minute)
-        self.buckets: dict[str, tuple[float, float]] = {}
+        self.max_clients = max_clients
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self.lock = threading.Lock()
 
     def wait_for(self, client: str) -> float:
         """0 when the request may go ahead, else seconds until it may."""
         now = time.monotonic()
         with self.lock:
-            tokens, last = self.buckets.get(client, (self.capacity, now))
+            tokens, last = self.buckets.pop(client, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self.buckets[client] = (tokens - 1.0, now)
-                return 0.0
-            self.buckets[client] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+            self.buckets[client] = (tokens - 1.0 if wait == 0.0 else tokens, now)
+            while len(self.buckets) > self.max_clients:
+                self.buckets.popitem(last=False)
+            return wait
 
 
 def install(app: FastAPI, per_minute: int, read_token: str | None) -> Metrics:
@@ -108,8 +118,14 @@ def install(app: FastAPI, per_minute: int, read_token: str | None) -> Metrics:
     return metrics
 
 
+def token_matches(given: str | None, token: str) -> bool:
+    """A constant-time comparison: the time taken tells nothing of how much of the token matched."""
+    return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+
 def _authorised(request: Request, token: str) -> bool:
-    return request.headers.get("authorization", "") == f"Bearer {token}"
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and token_matches(given.strip(), token)
 
 
 def _count(metrics: Metrics, request: Request, response: Response, start: float) -> Response:

@@ -10,9 +10,8 @@ from app.api.deps import scored, served_index, state
 from app.api.errors import ApiError
 from app.api.schemas import ClassifyResponse, LabelScore, SimilarResponse, TagScore, TagsResponse
 from app.api.uploads import decode_upload, read_upload
-from index.centres import centred
 from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
-from index.search import Filters, SearchIndex
+from index.search import SearchIndex
 
 router = APIRouter(tags=["audio"])
 MAX_LABELS = 100
@@ -52,7 +51,7 @@ async def tags(
 ) -> TagsResponse:
     index = served_index(request)
     z, phi = await _embed(request, index, file)
-    found = await run_in_threadpool(index.suggest_tags_for, z, phi, k, method)
+    found = await run_in_threadpool(index.suggest_tags, z, phi, k, method)
     return TagsResponse(method=method, tags=[TagScore(tag=t, score=round(s, 4)) for t, s in found])
 
 
@@ -64,9 +63,7 @@ async def similar(
 ) -> SimilarResponse:
     index = served_index(request)
     z, _ = await _embed(request, index, file)
-    hits = await run_in_threadpool(
-        index.search_by_vector, centred(z, index.centres.z_a), k, 0, Filters(), "similar"
-    )
+    hits = await run_in_threadpool(index.similar_to_clip, z, k)
     return SimilarResponse(
         index_version=index.version, results=await run_in_threadpool(scored, state(request), hits)
     )
@@ -92,7 +89,7 @@ async def classify(
         raise ApiError(422, "no_labels", "give at least one label")
     if len(names) > MAX_LABELS:
         raise ApiError(422, "too_many_labels", f"at most {MAX_LABELS} labels")
-    label_set = index.scorer.labels(names)
+    label_set = index.labels(names)
     if not label_set.names:
         raise ApiError(422, "unknown_labels", f"no word of any label has a vector: {', '.join(names)}")
     _, phi_a = await _embed(request, index, file)

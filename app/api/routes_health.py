@@ -26,4 +26,5 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({
         "ready": True, "index_version": index.version, "model_version": index.bundle.version,
         "sounds": index.size, "tags": len(index.tag_words), "device": str(index.bundle.device),
+        "problem": st.problem or None,  # a newer published version that failed to load
     })  # fmt: skip

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import state
 from app.api.errors import ApiError
+from app.api.observe import token_matches
 from app.api.schemas import Job
 from index.jobs import JobError, JobView
 from index.reindex import ReindexError, new_reindex_job
@@ -21,7 +22,7 @@ def require_token(request: Request, creds: HTTPAuthorizationCredentials | None =
     token = state(request).settings.api_token
     if not token:
         raise ApiError(403, "disabled", "admin endpoints are disabled: set AUDIOTAG_API_TOKEN on the server")
-    if creds is None or creds.credentials != token:
+    if creds is None or not token_matches(creds.credentials, token):
         raise ApiError(
             401, "unauthorized", "a valid bearer token is required", {"WWW-Authenticate": "Bearer"}
         )

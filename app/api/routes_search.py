@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -35,10 +33,9 @@ async def search(
     tag: str | None = Query(None, max_length=100, description="Only sounds with this tag."),
 ) -> SearchResponse:
     index = served_index(request)
-    words = [w for w in re.split(r"[\s,;]+", q) if w]
     filters = Filters(license, min_duration, max_duration, tag)
     try:
-        hits, used = await run_in_threadpool(index.search_by_tags, words, k, (page - 1) * k, filters)
+        hits, used = await run_in_threadpool(index.search_by_tags, [q], k, (page - 1) * k, filters)
     except UnknownTagsError as err:
         raise ApiError(422, "unknown_tags", str(err)) from None
     results = await run_in_threadpool(scored, state(request), hits)

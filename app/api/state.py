@@ -34,10 +34,14 @@ class ServiceState:
         self._index: SearchIndex | None = None
         self._bundles: dict[str, Bundle] = {}
         self._lock = threading.Lock()
-        self.problem = "not loaded yet"
+        self.problem = "not loaded yet"  # why no index is served, or why the newest one is not
+        self.failed_version: str | None = None  # the published version that failed to load last
 
     def on_swap(self, index: SearchIndex) -> None:
         """Called with each newly served index (metrics)."""
+
+    def on_refresh_failure(self) -> None:
+        """Called each time a published version fails to load (metrics)."""
 
     @property
     def index(self) -> SearchIndex:
@@ -56,6 +60,8 @@ class ServiceState:
                 return False
             if self._index is not None and self._index.version == current:
                 return False
+            if current == self.failed_version:
+                return False  # tried and failed: wait for another publish, not a retry every tick
             try:
                 folder = root / current
                 bundle_path = versions.bundle_dir(folder, self.settings.bundles_dir)
@@ -64,13 +70,17 @@ class ServiceState:
                 index = SearchIndex(
                     folder, bundle, self.catalogue, self.settings.index_nprobe, self.settings.index_ef_search
                 )
-            except (OSError, KeyError, BundleError, IndexMismatchError, RuntimeError) as err:
+            except Exception as err:  # a broken publish must never stop the service: it keeps the old one
                 self.problem = f"cannot load index {current}: {err}"
-                log.error(self.problem)
+                self.failed_version = current
+                known = (OSError, KeyError, ValueError, BundleError, IndexMismatchError, RuntimeError)
+                log.error(self.problem, exc_info=not isinstance(err, known))
+                self.on_refresh_failure()
                 return False
             self._bundles = {bundle_version: bundle}
             self._index = index
             self.problem = ""
+            self.failed_version = None
             self.on_swap(index)
             log.info("serving index %s (model %s, %d sounds)", current, bundle_version, index.size)
             return True
