@@ -42,10 +42,7 @@ def _run(rt: Runtime, mode: str, **params) -> JobView:
             bar.n = round(100 * progress)
             bar.set_postfix_str(message)
 
-        job = run_reindex(
-            rt.jobs, job_id, rt.corpus, rt.settings.bundles_dir, rt.settings.indices_dir,
-            rt.index_options, rt.settings.device, report,
-        )  # fmt: skip
+        job = run_reindex(rt.jobs, job_id, rt.corpus, rt.reindex_options, report)
         if job.state == "done":
             report(1.0, "done")
     if job.state != "done":

@@ -31,10 +31,7 @@ def worker_cmd(
             time.sleep(poll)
             continue
         console.print(f"job {job_id}: running")
-        job = run_reindex(
-            rt.jobs, job_id, rt.corpus, rt.settings.bundles_dir, rt.settings.indices_dir,
-            rt.index_options, rt.settings.device, claimed=True,
-        )  # fmt: skip
+        job = run_reindex(rt.jobs, job_id, rt.corpus, rt.reindex_options, claimed=True)
         console.print(f"job {job_id}: {job.state}" + (f" ({job.error})" if job.error else ""))
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 from app.settings import Settings
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, IndexOptions
 from index.jobs import JobStore
+from index.reindex import ReindexOptions
 from model.audio import AudioLimits
 from model.cache import FeatureCache
 from model.features import FeatureConfig
@@ -35,6 +36,11 @@ class Runtime:
         s = self.settings
         return IndexOptions(s.index_factory, s.index_shard_size, s.index_nprobe, s.index_ef_search)
 
+    @property
+    def reindex_options(self) -> ReindexOptions:
+        s = self.settings
+        return ReindexOptions(s.bundles_dir, s.indices_dir, self.index_options, s.device)
+
     @cached_property
     def jobs(self) -> JobStore:
         return JobStore(self.catalogue)
@@ -51,13 +57,5 @@ class Runtime:
 
     @property
     def limits(self) -> AudioLimits:
-        s = self.settings
-        return AudioLimits(
-            min_duration_s=s.min_duration_s,
-            max_duration_s=s.max_duration_s,
-            max_file_bytes=s.max_file_bytes,
-            min_sample_rate=s.min_sample_rate,
-            max_sample_rate=s.max_sample_rate,
-            max_channels=s.max_channels,
-            silence_rms=s.silence_rms,
-        )
+        """The input limits: the settings of the same names as AudioLimits' fields."""
+        return AudioLimits(**{f.name: getattr(self.settings, f.name) for f in fields(AudioLimits)})

@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from model.audio import AudioLimits
+
+_LIMITS = AudioLimits()  # the input limits' defaults live in one place: model/audio.py
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "audiotag"
@@ -29,13 +33,15 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, description="Processes used to decode audio.")
 
     # Input limits: a clip outside them is rejected with a reason, never half-ingested.
-    min_duration_s: float = Field(default=0.05, gt=0)
-    max_duration_s: float = Field(default=600.0, gt=0)
-    max_file_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
-    min_sample_rate: int = Field(default=4000, gt=0)
-    max_sample_rate: int = Field(default=384000, gt=0)
-    max_channels: int = Field(default=32, gt=0)
-    silence_rms: float = Field(default=1e-4, ge=0, description="Clips whose RMS is below this are silent.")
+    min_duration_s: float = Field(default=_LIMITS.min_duration_s, gt=0)
+    max_duration_s: float = Field(default=_LIMITS.max_duration_s, gt=0)
+    max_file_bytes: int = Field(default=_LIMITS.max_file_bytes, gt=0)
+    min_sample_rate: int = Field(default=_LIMITS.min_sample_rate, gt=0)
+    max_sample_rate: int = Field(default=_LIMITS.max_sample_rate, gt=0)
+    max_channels: int = Field(default=_LIMITS.max_channels, gt=0)
+    silence_rms: float = Field(
+        default=_LIMITS.silence_rms, ge=0, description="Clips whose RMS is below this are silent."
+    )
 
     index_factory: str = Field(
         default="auto",

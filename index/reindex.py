@@ -6,6 +6,7 @@ The same function runs from the CLI, from the service's in-process worker and fr
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index import versions
@@ -19,6 +20,16 @@ KIND = "reindex"
 
 class ReindexError(ValueError):
     """The job cannot start: no bundle, no published index to update, …"""
+
+
+@dataclass(frozen=True)
+class ReindexOptions:
+    """Where bundles and indices live, how to build, and where the model runs."""
+
+    bundles_dir: Path
+    indices_dir: Path
+    index: IndexOptions = field(default_factory=IndexOptions)
+    device: str = "auto"
 
 
 def bundle_for(params: dict, bundles_dir: Path, indices_dir: Path) -> Path:
@@ -39,23 +50,16 @@ def new_reindex_job(store: JobStore, mode: str = "build", **params) -> int:
     return store.create(KIND, {"mode": mode, **{k: v for k, v in params.items() if v is not None}})
 
 
-def reindex_work(
-    params: dict,
-    corpus: Corpus,
-    bundles_dir: Path,
-    indices_dir: Path,
-    options: IndexOptions,
-    device: str = "auto",
-):
+def reindex_work(params: dict, corpus: Corpus, options: ReindexOptions):
     """The job body for `run_job`: returns what the job made."""
+    indices_dir = options.indices_dir
 
     def work(report: Report) -> dict:
-        bundle = Bundle(bundle_for(params, bundles_dir, indices_dir), device)
-        opts = IndexOptions(
-            factory=params.get("factory") or options.factory,
-            shard_size=int(params.get("shard_size") or options.shard_size),
-            nprobe=options.nprobe,
-            ef_search=options.ef_search,
+        bundle = Bundle(bundle_for(params, options.bundles_dir, indices_dir), options.device)
+        opts = replace(
+            options.index,
+            factory=params.get("factory") or options.index.factory,
+            shard_size=int(params.get("shard_size") or options.index.shard_size),
         )
         if params.get("mode") == "update":
             version, info = update_version(bundle, corpus, indices_dir, opts, report)
@@ -74,16 +78,13 @@ def run_reindex(
     store: JobStore,
     job_id: int,
     corpus: Corpus,
-    bundles_dir: Path,
-    indices_dir: Path,
-    options: IndexOptions,
-    device: str = "auto",
+    options: ReindexOptions,
     report: Report | None = None,
     claimed: bool = False,
 ) -> JobView:
     """Run a queued (or already `claimed`) reindex job to its end (done or failed)."""
     params = store.get(job_id).params
-    body = reindex_work(params, corpus, bundles_dir, indices_dir, options, device)
+    body = reindex_work(params, corpus, options)
 
     def work(beat: Report) -> dict:
         def both(progress: float, message: str) -> None:

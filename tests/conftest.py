@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +147,70 @@ def trained_data_dir(tmp_path_factory) -> Path:
     write_training_bundle(data / "bundles", cfg, result, cache.config)
     cat.close()
     return data
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def indexed_copy(trained: Path, folder: Path) -> Path:
+    """A copy of the trained data dir under `folder`, with a published index."""
+    from index import versions
+    from index.catalogue.db import Catalogue
+    from index.indexer import Corpus, build_version
+    from model.bundle import Bundle, latest_bundle
+    from model.cache import FeatureCache
+
+    data = Path(shutil.copytree(trained, folder / "data"))
+    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+    bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
+    corpus = Corpus(cat, FeatureCache(data / "cache/features"))
+    versions.publish(data / "indices", build_version(bundle, corpus, data / "indices")[0])
+    cat.close()
+    return data
+
+
+@contextmanager
+def running_server(data: Path, **env: str) -> Iterator[str]:
+    """`audiotag serve` (uvicorn) on a free loopback port over `data`, with AUDIOTAG_* `env`
+    overrides; yields its base URL once /ready answers 200, stops it after."""
+    import httpx
+
+    port = _free_port()
+    script = Path(sys.executable).parent / "audiotag"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
+    env = {
+        **os.environ,
+        "AUDIOTAG_DATA_DIR": str(data),
+        "AUDIOTAG_DEVICE": "cpu",
+        "AUDIOTAG_RATE_LIMIT_PER_MINUTE": "0",
+        **{f"AUDIOTAG_{k.upper()}": v for k, v in env.items()},
+    }
+    # stdout to a file, not a pipe: a pipe nobody reads fills up and blocks the server
+    log_path = data.parent / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [*cmd, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 90
+            while True:
+                assert proc.poll() is None, log_path.read_text()
+                try:
+                    if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.time() > deadline:
+                    pytest.fail("the server did not become ready")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()

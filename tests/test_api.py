@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -52,10 +53,24 @@ def client(data: Path):
         yield c
 
 
+def _documented_codes(method: str, path: str) -> set[str] | None:
+    """The status codes the OpenAPI schema lists for the operation a request hit; None for no route."""
+    for template, operations in _OPENAPI["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path) and method.lower() in operations:
+            return set(operations[method.lower()]["responses"])
+    return None
+
+
+_OPENAPI = create_app(Settings(data_dir=Path("unused"))).openapi()
+
+
 def _error(response, status: int, code: str) -> dict:
+    """The error body, after checking its status, code, and that the schema documents the status."""
     assert response.status_code == status, response.text
     body = response.json()
     assert body["error"]["code"] == code and body["error"]["message"]
+    documented = _documented_codes(response.request.method, response.request.url.path)
+    assert documented is None or str(status) in documented, (response.request.url.path, status, documented)
     return body
 
 
@@ -145,6 +160,25 @@ def test_bad_uploads_get_the_right_status(client: TestClient, payload: bytes, st
 
 def test_missing_file_field(client: TestClient) -> None:
     _error(client.post(f"{API}/tags"), 422, "missing_file")
+
+
+def test_broken_multipart_and_bad_json_are_documented_errors(client: TestClient) -> None:
+    for content_type, body in [
+        ("multipart/form-data", b"no boundary"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nbroken header line\r\n\r\ndata\r\n--xyz--\r\n"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b"--xyz\r\nContent-Disposition: form-data\r\n\r\nx\r\n--xyz--\r\n",
+        ),
+    ]:
+        for path in ("/tags", "/similar", "/classify"):
+            _error(
+                client.post(f"{API}{path}", content=body, headers={"Content-Type": content_type}),
+                400,
+                "bad_request",
+            )
+    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    _error(client.post(f"{API}/jobs/reindex", content=b"{not json", headers=auth), 422, "invalid_request")
 
 
 def test_sounds_and_their_audio(client: TestClient) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,65 +13,20 @@ import httpx
 import pytest
 import soundfile as sf
 
-from index import versions
-from index.catalogue.db import Catalogue
-from index.indexer import Corpus, build_version
-from model.bundle import Bundle, latest_bundle
-from model.cache import FeatureCache
 from model.tags import normalise_tags
-from tests.conftest import tone, write_audio
+from tests.conftest import indexed_copy, running_server, tone, write_audio
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(trained_data_dir: Path, tmp_path_factory):
     """`audiotag serve` on a free loopback port over a copy of the trained data with an index."""
-    data = Path(shutil.copytree(trained_data_dir, tmp_path_factory.mktemp("serve") / "data"))
-    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
-    bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
-    corpus = Corpus(cat, FeatureCache(data / "cache/features"))
-    versions.publish(data / "indices", build_version(bundle, corpus, data / "indices")[0])
-    cat.close()
-    port = _free_port()
-    script = Path(sys.executable).parent / "audiotag"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
-    env = {
-        **os.environ,
-        "AUDIOTAG_DATA_DIR": str(data),
-        "AUDIOTAG_DEVICE": "cpu",
-        "AUDIOTAG_RATE_LIMIT_PER_MINUTE": "0",
-    }
-    # stdout to a file, not a pipe: a pipe nobody reads fills up and blocks the server
-    log = (data.parent / "serve.log").open("w")  # noqa: SIM115 (closed after the server stops)
-    proc = subprocess.Popen(
-        [*cmd, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        assert proc.poll() is None, (data.parent / "serve.log").read_text()
-        try:
-            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the server did not become ready")
-    yield base, data
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    data = indexed_copy(trained_data_dir, tmp_path_factory.mktemp("serve"))
+    with running_server(data) as base:
+        yield base, data
 
 
 def _note_names(note: str, words: list[str]) -> bool:

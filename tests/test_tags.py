@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from model.singular import singularise
@@ -89,3 +90,14 @@ def test_select_keeps_the_most_frequent_tags_not_arbitrary_ones():
 def test_vocabulary_round_trip():
     v = Vocabulary.fit([["a1", "b1"], ["a1"]], min_count=1, max_fraction=1.0)
     assert Vocabulary.from_dict(v.to_dict()).words == v.words
+
+
+def test_a_compound_tag_has_the_mean_vector_of_its_parts_in_training_and_queries() -> None:
+    from gensim.models import KeyedVectors
+
+    from model.word_vectors import has_vector, lookup
+
+    kv = KeyedVectors(3)
+    kv.add_vectors(["hi", "hat", "rain", "dog"], np.eye(4, 3, dtype=np.float32) + 0.5)
+    assert has_vector(kv, "hihat") and not has_vector(kv, "qwxzv")
+    np.testing.assert_allclose(lookup(kv, ["hihat"])[0], (kv["hi"] + kv["hat"]) / 2)

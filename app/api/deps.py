@@ -1,12 +1,18 @@
-"""Request-scoped helpers: the service state, the served index, sound rows as response bodies."""
+"""Typed request dependencies (the service, the served index) and sound rows as response bodies.
+
+Routes declare `service: ServiceDep` or `index: IndexDep`; tests swap them with FastAPI's
+`app.dependency_overrides[get_service]`.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from app.api.errors import ApiError
 from app.api.schemas import ScoredSound, Sound
-from app.api.state import NotReady, ServiceState
+from app.api.state import NotReady, Service
 from index.catalogue.models import Sound as SoundRow
 from index.catalogue.queries import sounds_with_tags
 from index.search import Hit, SearchIndex
@@ -14,15 +20,22 @@ from index.search import Hit, SearchIndex
 API = "/api/v1"
 
 
-def state(request: Request) -> ServiceState:
+def get_service(request: Request) -> Service:
     return request.app.state.audiotag
 
 
-def served_index(request: Request) -> SearchIndex:
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def get_index(service: ServiceDep) -> SearchIndex:
+    """The served index; 503 (with Retry-After) until one is loaded."""
     try:
-        return state(request).index
+        return service.index
     except NotReady as err:
         raise ApiError(503, "not_ready", str(err), headers={"Retry-After": "10"}) from None
+
+
+IndexDep = Annotated[SearchIndex, Depends(get_index)]
 
 
 def sound_body(row: SoundRow) -> dict:
@@ -32,9 +45,9 @@ def sound_body(row: SoundRow) -> dict:
     ).model_dump()  # fmt: skip
 
 
-def scored(st: ServiceState, hits: list[Hit]) -> list[ScoredSound]:
+def scored(service: Service, hits: list[Hit]) -> list[ScoredSound]:
     """Hits with their catalogue metadata, in rank order."""
-    rows = sounds_with_tags(st.catalogue, [h.sound_id for h in hits])
+    rows = sounds_with_tags(service.catalogue, [h.sound_id for h in hits])
     return [
         ScoredSound(**sound_body(rows[h.sound_id]), score=round(h.score, 4))
         for h in hits
@@ -42,8 +55,8 @@ def scored(st: ServiceState, hits: list[Hit]) -> list[ScoredSound]:
     ]
 
 
-def live_sound(st: ServiceState, sound_id: int) -> SoundRow:
-    row = sounds_with_tags(st.catalogue, [sound_id]).get(sound_id)
+def live_sound(service: Service, sound_id: int) -> SoundRow:
+    row = sounds_with_tags(service.catalogue, [sound_id]).get(sound_id)
     if row is None or row.deleted_at is not None:
         raise ApiError(404, "not_found", f"no sound with id {sound_id}")
     return row

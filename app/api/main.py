@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
@@ -15,49 +14,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, observe, routes_audio, routes_health, routes_jobs, routes_search, routes_sounds
-from app.api.batcher import Batcher
 from app.api.deps import API
-from app.api.state import ServiceState, log
+from app.api.state import Service, log
 from app.api.uploads import BodyLimit
 from app.runtime import Runtime
 from app.settings import Settings
-from index.reindex import run_reindex
 
 REFRESH_S = 2.0
 STATIC = Path(__file__).parent / "static"
-
-
-class Service(ServiceState):
-    """The state plus the in-process reindex worker."""
-
-    def __init__(self, rt: Runtime, metrics: observe.Metrics) -> None:
-        super().__init__(rt.settings, rt.catalogue)
-        self.metrics = metrics
-        self.rt = rt
-        self.limits = rt.upload_limits
-        self.worker = ThreadPoolExecutor(1, thread_name_prefix="reindex")
-        s = rt.settings
-        self.batcher = Batcher(s.batch_max_size, s.batch_max_wait_ms / 1000, metrics.batch.observe)
-
-    def on_swap(self, index) -> None:
-        self.metrics.served(index.version, index.bundle.version, index.size)
-
-    def on_refresh_failure(self) -> None:
-        self.metrics.refresh_failures.inc()
-
-    def submit(self, job_id: int) -> None:
-        """Run the queued job here, unless separate `audiotag worker` processes run the queue."""
-        if not self.settings.worker_in_process:
-            return
-
-        def run() -> None:
-            s, rt = self.settings, self.rt
-            run_reindex(
-                self.jobs, job_id, rt.corpus, s.bundles_dir, s.indices_dir, rt.index_options, s.device
-            )
-            self.refresh()
-
-        self.worker.submit(run)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -94,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, s.rate_limit_per_minute, s.api_token if s.require_token_for_reads else None
     )
     for module in (routes_health, routes_search, routes_audio, routes_sounds, routes_jobs):
+        errors.document_errors(module.router, API, observe.OPEN_PATHS)
         app.include_router(module.router, prefix=API)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -105,9 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _watch(service: ServiceState) -> None:
+async def _watch(service: Service) -> None:
     """Swap in a newly published index version within REFRESH_S seconds, without a restart. A failed
-    load is logged, counted in /metrics and shown by /ready (ServiceState.refresh); the loop goes on."""
+    load is logged, counted in /metrics and shown by /ready (Service.refresh); the loop goes on."""
     while True:
         await asyncio.sleep(REFRESH_S)
         try:

@@ -2,29 +2,50 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from app.api.deps import state
+from app.api.deps import ServiceDep
 from app.api.state import NotReady
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="The process is up")
-async def health() -> dict:
-    return {"status": "ok"}
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
 
 
-@router.get("/ready", summary="Model and index loaded (503 until then)")
-async def ready(request: Request) -> JSONResponse:
-    st = state(request)
+class Ready(BaseModel):
+    ready: bool
+    reason: str | None = Field(None, description="Why not ready (503 only).")
+    index_version: str | None = None
+    model_version: str | None = None
+    sounds: int | None = None
+    tags: int | None = None
+    device: str | None = None
+    problem: str | None = Field(None, description="A newer published index that failed to load.")
+
+
+@router.get("/health", response_model=Health, summary="The process is up")
+def health() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    response_model_exclude_none=True,
+    responses={503: {"model": Ready, "description": "Not ready; `reason` says why. See Retry-After."}},
+    summary="Model and index loaded (503 until then)",
+)
+def ready(service: ServiceDep) -> Ready | JSONResponse:
     try:
-        index = st.index
+        index = service.index
     except NotReady as err:
-        return JSONResponse({"ready": False, "reason": str(err)}, 503, headers={"Retry-After": "10"})
-    return JSONResponse({
-        "ready": True, "index_version": index.version, "model_version": index.bundle.version,
-        "sounds": index.size, "tags": len(index.tag_words), "device": str(index.bundle.device),
-        "problem": st.problem or None,  # a newer published version that failed to load
-    })  # fmt: skip
+        body = Ready(ready=False, reason=str(err)).model_dump(exclude_none=True)
+        return JSONResponse(body, 503, headers={"Retry-After": "10"})
+    return Ready(
+        ready=True, index_version=index.version, model_version=index.bundle.version, sounds=index.size,
+        tags=len(index.tag_words), device=str(index.bundle.device), problem=service.problem or None,
+    )  # fmt: skip

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import state
-from app.api.errors import ApiError
+from app.api.deps import ServiceDep
+from app.api.errors import ApiError, error_responses
 from app.api.observe import token_matches
 from app.api.schemas import Job
 from index.jobs import JobError, JobView
@@ -18,8 +17,8 @@ router = APIRouter(tags=["jobs"])
 bearer = HTTPBearer(auto_error=False)
 
 
-def require_token(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-    token = state(request).settings.api_token
+def require_token(service: ServiceDep, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    token = service.settings.api_token
     if not token:
         raise ApiError(403, "disabled", "admin endpoints are disabled: set AUDIOTAG_API_TOKEN on the server")
     if creds is None or not token_matches(creds.credentials, token):
@@ -38,32 +37,36 @@ def job_body(job: JobView) -> Job:
     return Job(**{k: d[k] for k in Job.model_fields})
 
 
-@router.post("/jobs/reindex", response_model=Job, status_code=202, dependencies=[Depends(require_token)],
-             summary="Queue a reindex job (bearer token)")  # fmt: skip
-async def reindex(request: Request, body: ReindexRequest | None = None) -> Job:
-    st = state(request)
+@router.post(
+    "/jobs/reindex",
+    response_model=Job,
+    status_code=202,
+    dependencies=[Depends(require_token)],
+    responses=error_responses(401, 403, 422),
+    summary="Queue a reindex job (bearer token)",
+)
+def reindex(service: ServiceDep, body: ReindexRequest | None = None) -> Job:
     body = body or ReindexRequest()
     try:
-        job_id = await run_in_threadpool(new_reindex_job, st.jobs, body.mode, factory=body.factory)
+        job_id = new_reindex_job(service.jobs, body.mode, factory=body.factory)
     except ReindexError as err:
         raise ApiError(422, "invalid_job", str(err)) from None
-    st.submit(job_id)
-    return job_body(await run_in_threadpool(st.jobs.get, job_id))
+    service.submit(job_id)
+    return job_body(service.jobs.get(job_id))
 
 
 @router.get("/jobs", response_model=list[Job], summary="Recent jobs, newest first")
-async def jobs(
-    request: Request,
-    state_: str | None = Query(None, alias="state", pattern="^(queued|running|done|failed)$"),
+def jobs(
+    service: ServiceDep,
+    state: str | None = Query(None, pattern="^(queued|running|done|failed)$"),
     limit: int = Query(20, ge=1, le=200),
 ) -> list[Job]:
-    views = await run_in_threadpool(state(request).jobs.list, limit, state_)
-    return [job_body(j) for j in views]
+    return [job_body(j) for j in service.jobs.list(limit, state)]
 
 
-@router.get("/jobs/{job_id}", response_model=Job, summary="One job")
-async def job(request: Request, job_id: int = Path(..., ge=1, le=2**62)) -> Job:
+@router.get("/jobs/{job_id}", response_model=Job, responses=error_responses(404), summary="One job")
+def job(service: ServiceDep, job_id: int = Path(..., ge=1, le=2**62)) -> Job:
     try:
-        return job_body(await run_in_threadpool(state(request).jobs.get, job_id))
+        return job_body(service.jobs.get(job_id))
     except JobError as err:
         raise ApiError(404, "not_found", str(err)) from None

@@ -1,21 +1,31 @@
-"""What the service serves: the published index with its bundle, swapped when a new one is published.
+"""The running service: what it serves (the published index with its bundle), and the parts requests
+share (catalogue, jobs, upload limits, inference batcher, in-process reindex worker).
 
-`ServiceState.refresh` compares `indices/current` with the loaded version and, when it changed,
-loads the new version next to the old one and swaps one reference: requests in flight keep the
-object they started with, so none fails during the swap.
+`Service.refresh` compares `indices/current` with the loaded version and, when it changed, loads
+the new version next to the old one and swaps one reference: requests in flight keep the object they
+started with, so none fails during the swap. A version that fails to load is logged, counted in
+/metrics and shown by /ready, and the old one stays served.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.settings import Settings
+import anyio.from_thread
+import numpy as np
+from fastapi import UploadFile
+
+from app.api.batcher import Batcher
+from app.api.observe import Metrics
+from app.api.uploads import decode_upload, read_upload
+from app.runtime import Runtime
 from index import versions
-from index.catalogue.db import Catalogue
 from index.indexer import IndexMismatchError
 from index.jobs import JobStore
+from index.reindex import run_reindex
 from index.search import SearchIndex
 from model.bundle import Bundle, BundleError
 
@@ -26,22 +36,20 @@ class NotReady(RuntimeError):
     """No index is published yet, or it cannot be loaded; the message says why."""
 
 
-class ServiceState:
-    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
-        self.settings = settings
-        self.catalogue = catalogue
-        self.jobs = JobStore(catalogue)
+class Service:
+    def __init__(self, rt: Runtime, metrics: Metrics) -> None:
+        self.rt, self.metrics = rt, metrics
+        self.settings = s = rt.settings
+        self.catalogue = rt.catalogue
+        self.jobs = JobStore(rt.catalogue)
+        self.limits = rt.upload_limits
+        self.batcher = Batcher(s.batch_max_size, s.batch_max_wait_ms / 1000, metrics.batch.observe)
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="reindex")
         self._index: SearchIndex | None = None
         self._bundles: dict[str, Bundle] = {}
         self._lock = threading.Lock()
         self.problem = "not loaded yet"  # why no index is served, or why the newest one is not
         self.failed_version: str | None = None  # the published version that failed to load last
-
-    def on_swap(self, index: SearchIndex) -> None:
-        """Called with each newly served index (metrics)."""
-
-    def on_refresh_failure(self) -> None:
-        """Called each time a published version fails to load (metrics)."""
 
     @property
     def index(self) -> SearchIndex:
@@ -63,24 +71,42 @@ class ServiceState:
             if current == self.failed_version:
                 return False  # tried and failed: wait for another publish, not a retry every tick
             try:
-                folder = root / current
-                bundle_path = versions.bundle_dir(folder, self.settings.bundles_dir)
-                bundle_version = bundle_path.name
-                bundle = self._bundles.get(bundle_version) or Bundle(bundle_path, self.settings.device)
-                index = SearchIndex(
-                    folder, bundle, self.catalogue, self.settings.index_nprobe, self.settings.index_ef_search
-                )
+                index = self._load(root / current)
             except Exception as err:  # a broken publish must never stop the service: it keeps the old one
                 self.problem = f"cannot load index {current}: {err}"
                 self.failed_version = current
                 known = (OSError, KeyError, ValueError, BundleError, IndexMismatchError, RuntimeError)
                 log.error(self.problem, exc_info=not isinstance(err, known))
-                self.on_refresh_failure()
+                self.metrics.refresh_failures.inc()
                 return False
-            self._bundles = {bundle_version: bundle}
+            self._bundles = {index.bundle.version: index.bundle}
             self._index = index
-            self.problem = ""
-            self.failed_version = None
-            self.on_swap(index)
-            log.info("serving index %s (model %s, %d sounds)", current, bundle_version, index.size)
+            self.problem, self.failed_version = "", None
+            self.metrics.served(index.version, index.bundle.version, index.size)
+            log.info("serving index %s (model %s, %d sounds)", current, index.bundle.version, index.size)
             return True
+
+    def _load(self, folder: Path) -> SearchIndex:
+        s = self.settings
+        bundle_path = versions.bundle_dir(folder, s.bundles_dir)
+        bundle = self._bundles.get(bundle_path.name) or Bundle(bundle_path, s.device)
+        return SearchIndex(folder, bundle, self.catalogue, s.index_nprobe, s.index_ef_search)
+
+    def embed_upload(self, index: SearchIndex, file: UploadFile | None) -> tuple[np.ndarray, np.ndarray]:
+        """An uploaded clip's (z_a, φ_a): read, decoded and turned into a log-mel in the calling worker
+        thread, encoded in a batch shared with concurrent requests (on the event loop's batcher)."""
+        data = read_upload(file, self.settings.upload_max_bytes)
+        wave, sr = decode_upload(data, self.limits)
+        logmel = index.bundle.logmel(wave, sr)
+        return anyio.from_thread.run(self.batcher.embed, index.bundle, logmel)
+
+    def submit(self, job_id: int) -> None:
+        """Run the queued job here, unless separate `audiotag worker` processes run the queue."""
+        if not self.settings.worker_in_process:
+            return
+
+        def run() -> None:
+            run_reindex(self.jobs, job_id, self.rt.corpus, self.rt.reindex_options)
+            self.refresh()
+
+        self.worker.submit(run)

@@ -64,12 +64,13 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def read_upload(file: UploadFile | None, max_bytes: int) -> bytes:
-    """The uploaded file's bytes; 422 when absent or empty, 413 over the cap."""
+def read_upload(file: UploadFile | None, max_bytes: int) -> bytes:
+    """The uploaded file's bytes (a blocking read: call it from a worker thread); 422 when absent or
+    empty, 413 over the cap."""
     if file is None:
         raise ApiError(422, "missing_file", "no file: send the audio as multipart form field 'file'")
     parts, total = [], 0
-    while chunk := await file.read(CHUNK):
+    while chunk := file.file.read(CHUNK):
         total += len(chunk)
         if total > max_bytes:
             raise ApiError(413, "too_large", f"the file is over the limit of {max_bytes} bytes")
