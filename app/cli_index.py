@@ -93,6 +93,10 @@ def _print_result(job: JobView) -> None:
         if r.get("audio_seconds"):
             table.add_row("× real time", f"{r['audio_seconds'] / job.seconds:,.0f}")
     console.print(table)
+    if r.get("undecodable"):
+        console.print(f"[yellow]{r['undecodable']} sounds left out: they do not decode[/yellow]")
+        for line in r.get("undecodable_examples", []):
+            console.print(f"  {line}")
 
 
 def list_cmd(ctx: typer.Context) -> None:

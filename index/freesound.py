@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
+from model.files import write_bytes_atomic
+
 FIELDS = "id,name,tags,description,license,username,duration,previews"
 PREVIEW_KEYS = ("preview-hq-ogg", "preview-hq-mp3", "preview-lq-ogg", "preview-lq-mp3")
 
@@ -93,9 +95,7 @@ class FreesoundClient:
                     continue
                 ext = "ogg" if "ogg" in key else "mp3"
                 target = out / f"{sid}.{ext}"
-                tmp = target.with_suffix(".part")
-                tmp.write_bytes(self._get(result["previews"][key]).content)
-                tmp.replace(target)
+                write_bytes_atomic(target, self._get(result["previews"][key]).content)
                 meta.write(json.dumps({**result, "file": target.name}) + "\n")
                 meta.flush()
                 have.add(sid)

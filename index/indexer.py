@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from index.scoring import single_word_tags
 from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.cache import FeatureCache
+from model.files import write_atomic
 from model.tags import normalise_tags
 
 Report = Callable[[float, str], None]
@@ -68,6 +68,14 @@ class Rows:
     ids: np.ndarray  # (N,) int64 sound ids, ascending
     hashes: list[str]
     seconds: float  # total audio duration
+    undecodable: list[tuple[str, str]] = field(default_factory=list)  # (uid, reason): left out
+
+    def summary(self, examples: int = 20) -> dict:
+        """What a job result and an index manifest say of the sounds left out."""
+        return {
+            "undecodable": len(self.undecodable),
+            "undecodable_examples": [f"{uid}: {why}" for uid, why in self.undecodable[:examples]],
+        }
 
 
 class IndexMismatchError(ValueError):
@@ -76,8 +84,9 @@ class IndexMismatchError(ValueError):
 
 # --- read --------------------------------------------------------------------------------------
 def read_live(corpus: Corpus, report: Report = _quiet) -> Rows:
-    """Live sounds with features, decoding those the cache lacks first (undecodable ones are left out)."""
-    build_features(corpus.catalogue, corpus.cache, corpus.limits, corpus.workers, progress=False)
+    """Live sounds with features, decoding those the cache lacks first; the ones that do not decode
+    are left out and listed (`Rows.undecodable`), never dropped silently."""
+    _, failed = build_features(corpus.catalogue, corpus.cache, corpus.limits, corpus.workers, progress=False)
     with corpus.catalogue.session() as s:
         rows = s.execute(
             select(Sound.id, Sound.content_hash, Sound.duration)
@@ -85,24 +94,17 @@ def read_live(corpus: Corpus, report: Report = _quiet) -> Rows:
             .order_by(Sound.id)
         ).all()
     rows = [r for r in rows if r.content_hash in corpus.cache]
-    report(0.02, f"{len(rows)} sounds to index")
+    left_out = f", {len(failed)} left out: they do not decode" if failed else ""
+    report(0.02, f"{len(rows)} sounds to index{left_out}")
     return Rows(
         np.array([r.id for r in rows], np.int64),
         [r.content_hash for r in rows],
         float(sum(r.duration for r in rows)),
+        failed,
     )
 
 
 # --- embed and write ---------------------------------------------------------------------------
-def _save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def embed_rows(bundle: Bundle, cache: FeatureCache, hashes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Content hashes → L2-normalised z_a (n, V) and φ_a (n, F)."""
     if not hashes:
@@ -135,7 +137,8 @@ def embed_shards(
             continue
         part = slice(k * shard_size, (k + 1) * shard_size)
         z, phi = embed_rows(bundle, cache, rows.hashes[part])
-        _save_npz_atomic(path, ids=rows.ids[part], z_a=z, phi_a=phi)
+        shard = {"ids": rows.ids[part], "z_a": z, "phi_a": phi}
+        write_atomic(path, lambda f, shard=shard: np.savez(f, **shard))
         report(0.05 + 0.85 * (k + 1) / n_shards, f"embedded shard {k + 1}/{n_shards}")
     return paths, reused
 
@@ -227,6 +230,7 @@ def build_version(
             "shards": len(shards),
             "shards_reused": reused,
             "audio_seconds": round(rows.seconds, 1),
+            **rows.summary(),
         }
         versions.commit_version(
             root, staging, version, _manifest(bundle, factories, len(ids), n_tags, timings=timings)
@@ -258,7 +262,12 @@ def update_version(
     indexed = np.load(served / versions.IDS)
     new = ~np.isin(rows.ids, indexed)
     gone = indexed[~np.isin(indexed, rows.ids)]
-    summary = {"added": int(new.sum()), "removed": int(len(gone)), "parent": manifest["version"]}
+    summary = {
+        "added": int(new.sum()),
+        "removed": int(len(gone)),
+        "parent": manifest["version"],
+        **rows.summary(),
+    }
     if not new.any() and not len(gone):
         return None, summary
     z, phi = embed_rows(

@@ -9,8 +9,6 @@ vocabulary.json        the tag vocabulary, most frequent first
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from model.audio import resample
 from model.config import ModelConfig
 from model.device import autocast, resolve_device
 from model.features import FeatureConfig, Scaler, all_patches, log_mel
+from model.files import publish_folder, staging_folder
 from model.networks import AudioTagModel
 from model.tags import Vocabulary, normalise_tags
 from model.word_vectors import has_vector, lookup
@@ -64,10 +63,9 @@ def save_bundle(
     scaler: Scaler,
     manifest: dict,
 ) -> Path:
-    """Write the bundle folder atomically (a sibling temp folder renamed into place)."""
+    """Write the bundle folder atomically (a sibling folder published in place: model/files.py)."""
     path = Path(path)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
+    tmp = staging_folder(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(tmp / WEIGHTS))
     word_vectors.save(str(tmp / WORD_VECTORS))
@@ -79,10 +77,7 @@ def save_bundle(
         "scaler": scaler.to_dict(),
     }
     (tmp / MANIFEST).write_text(json.dumps(full, indent=2))
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
-    return path
+    return publish_folder(tmp, path)
 
 
 class Bundle:

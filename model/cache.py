@@ -18,16 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from model.features import FeatureConfig
-
-
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON beside `path`, fsync, then rename over it: readers see the old file or the new."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+from model.files import write_json_atomic
 
 
 class FeatureCache:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from pathlib import Path
 
 import torch
@@ -24,6 +23,7 @@ from model.bundle import (
     bundle_version,
     latest_bundle,
 )
+from model.files import publish_folder, staging_folder
 from model.word_vectors import compact
 
 SHIPPED = Path(__file__).parent / "shipped"
@@ -44,8 +44,7 @@ def save_inference_bundle(source: Path, out: Path, extra: dict | None = None) ->
     """A compact copy of a bundle for inference only: no decoder, float16 weights and word vectors."""
     bundle = Bundle(source, device="cpu")
     out = Path(out)
-    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
+    tmp = staging_folder(out)
     state = {
         k: v.detach().to(torch.float16 if v.is_floating_point() else v.dtype).contiguous()
         for k, v in bundle.model.state_dict().items()
@@ -59,7 +58,4 @@ def save_inference_bundle(source: Path, out: Path, extra: dict | None = None) ->
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     for f in tmp.iterdir():
         f.chmod(0o644)  # package data: readable by the service's own user
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
-    return out
+    return publish_folder(tmp, out)

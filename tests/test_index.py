@@ -288,3 +288,17 @@ def test_two_workers_never_run_the_same_job(data: Path) -> None:
         if line.endswith(": running")
     ]
     assert sorted(ran) == sorted(str(j) for j in jobs)  # each job ran once, in one of the two workers
+
+
+def test_a_build_lists_the_sounds_that_do_not_decode(data: Path) -> None:
+    cat, bundle, corpus = _open(data)
+    from index.catalogue.models import Sound
+
+    with cat.session() as s:
+        sound = s.get(Sound, 3)
+        uid, path = sound.uid, Path(sound.file_path)
+    path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt broken after ingest")
+    fresh = Corpus(cat, FeatureCache(data / "cache/fresh"))  # nothing decoded yet: every file is read
+    _, timings = build_version(bundle, fresh, data / "indices")
+    assert timings["undecodable"] == 1
+    assert timings["undecodable_examples"][0].startswith(f"{uid}: ")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
-from model.cache import write_json_atomic
+from model.files import write_atomic, write_json_atomic
 
 TENSORS, SIDECAR, OPTIMIZER = "checkpoint.safetensors", "checkpoint.json", "optimizer.pt"
 
@@ -26,8 +25,8 @@ def save_checkpoint(
     tensors["rng.torch"] = torch.get_rng_state()
     for name, gen in generators.items():
         tensors[f"rng.{name}"] = gen.get_state()
-    _atomic(run_dir / TENSORS, lambda p: save_file(tensors, str(p)))
-    _atomic(run_dir / OPTIMIZER, lambda p: torch.save(optimizer.state_dict(), p))
+    write_atomic(run_dir / TENSORS, lambda f: f.write(save(tensors)))
+    write_atomic(run_dir / OPTIMIZER, lambda f: torch.save(optimizer.state_dict(), f))
     write_json_atomic(run_dir / SIDECAR, info)
 
 
@@ -49,16 +48,10 @@ def load_checkpoint(
     return json.loads((run_dir / SIDECAR).read_text())
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def save_weights(path: Path, model: torch.nn.Module) -> None:
     """The model's tensors alone (the best epoch so far)."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _atomic(path, lambda p: save_file(state, str(p)))
+    write_atomic(path, lambda f: f.write(save(state)))
 
 
 def load_weights(path: Path, model: torch.nn.Module) -> None:

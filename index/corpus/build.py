@@ -28,7 +28,7 @@ from index.corpus.presets import NOISE_TOKENS
 from index.corpus.rcc import RccError, rcc_files
 from index.corpus.soundfont import check_renderer
 from model.audio import AudioError, AudioLimits, probe
-from model.cache import write_json_atomic
+from model.files import write_json_atomic
 
 CLIP_LIMITS = AudioLimits(min_duration_s=0.3, max_duration_s=30.0, max_file_bytes=50 * 1024 * 1024)
 

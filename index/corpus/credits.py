@@ -7,19 +7,16 @@ from collections import Counter
 from pathlib import Path
 
 from index.corpus.build import PackageResult
+from model.files import write_text_atomic
 
 
 def write_metadata(results: list[PackageResult], path: Path) -> int:
     """All clips as JSON lines, `file` relative to the corpus's audio folder."""
-    n = 0
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as f:
-        for r in results:
-            for rec in r.records:
-                f.write(json.dumps({**rec, "file": f"{r.package}/{rec['file']}"}) + "\n")
-                n += 1
-    tmp.replace(path)
-    return n
+    lines = [
+        json.dumps({**rec, "file": f"{r.package}/{rec['file']}"}) + "\n" for r in results for rec in r.records
+    ]
+    write_text_atomic(path, "".join(lines))
+    return len(lines)
 
 
 def write_credits(results: list[PackageResult], path: Path) -> None:

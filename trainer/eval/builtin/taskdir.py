@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from model.files import write_json_atomic, write_text_atomic
 
 MANIFEST, ABOUT = "manifest.csv", "about.json"
 FIELDS = ["path", "label", "fold", "tags", "source", "license"]
@@ -61,15 +61,13 @@ class TaskWriter:
                 f.unlink()
 
     def finish(self, rows: list[TaskRow], about: dict) -> Path:
-        (self.root / ABOUT).write_text(json.dumps(about, indent=2))
+        write_json_atomic(self.root / ABOUT, about, indent=2)
         buf = io.StringIO()
         out = csv.DictWriter(buf, FIELDS)
         out.writeheader()
         for r in rows:
             out.writerow({**r.__dict__, "tags": " ".join(r.tags)})
-        tmp = self.root / f".{MANIFEST}.tmp"
-        tmp.write_text(buf.getvalue())
-        os.replace(tmp, self.root / MANIFEST)
+        write_text_atomic(self.root / MANIFEST, buf.getvalue())
         return self.root / MANIFEST
 
 
