@@ -6,12 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 
 from app.console import console, fail
 from app.runtime import Runtime
-from index.catalogue.models import Rejection, Sound, Tag, sound_tags
-from index.catalogue.queries import live_sounds_with_words
+from index.catalogue.queries import catalogue_counts, live_sounds_with_words
 from index.corpus.coverage import coverage
 from index.features import build_features
 from index.ingest import IngestSummary, ingest
@@ -74,20 +72,13 @@ def features_cmd(ctx: typer.Context) -> None:
 def stats_cmd(ctx: typer.Context) -> None:
     """Summarise the catalogue: sounds, hours, tags, rejections."""
     rt: Runtime = ctx.obj
-    with rt.catalogue.session() as s:
-        live = Sound.deleted_at.is_(None)
-        n, hours = s.execute(
-            select(func.count(Sound.id), func.coalesce(func.sum(Sound.duration), 0)).where(live)
-        ).one()
-        used = s.scalar(select(func.count(func.distinct(sound_tags.c.tag_id))))
-        n_tags = s.scalar(select(func.count(Tag.id)))
-        rejected = s.scalar(select(func.count(Rejection.id)))
+    c = catalogue_counts(rt.catalogue)
     table = Table(title="catalogue", show_header=False)
     table.add_row("database", rt.settings.catalogue_url)
-    table.add_row("sounds", str(n))
-    table.add_row("hours", f"{hours / 3600:.2f}")
-    table.add_row("distinct tags", f"{used} used ({n_tags} known)")
-    table.add_row("rejected files", str(rejected))
+    table.add_row("sounds", str(c.sounds))
+    table.add_row("hours", f"{c.seconds / 3600:.2f}")
+    table.add_row("distinct tags", f"{c.tags_used} used ({c.tags_known} known)")
+    table.add_row("rejected files", str(c.rejected))
     table.add_row("cached features", str(len(rt.feature_cache)))
     console.print(table)
     by_category = coverage(words for _, _, words in live_sounds_with_words(rt.catalogue))

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import or_, select
 from tqdm import tqdm
 
 from app.console import console, fail
 from app.runtime import Runtime
 from index import versions
-from index.catalogue.models import Sound
+from index.catalogue.queries import DeleteError, delete_sound, sounds_with_tags
 from index.indexer import IndexMismatchError
 from index.jobs import JobError, JobView
 from index.reindex import ReindexError, new_reindex_job, run_reindex
@@ -173,15 +171,10 @@ def delete_cmd(
 ) -> None:
     """Delete a sound from the catalogue: searches stop returning it at once; `index update` drops it."""
     rt: Runtime = ctx.obj
-    with rt.catalogue.session() as s, s.begin():
-        cond = [Sound.uid == sound] + ([Sound.id == int(sound)] if sound.isdigit() else [])
-        found = s.scalars(select(Sound).where(or_(*cond))).first()
-        if found is None:
-            fail(f"no sound {sound!r} in the catalogue")
-        if found.deleted_at is not None:
-            fail(f"sound {sound!r} is already deleted")
-        found.deleted_at = datetime.now(UTC)
-        sid, uid = found.id, found.uid
+    try:
+        sid, uid = delete_sound(rt.catalogue, sound)
+    except DeleteError as err:
+        fail(str(err))
     console.print(f"deleted sound {sid} ({uid})")
 
 
@@ -222,20 +215,18 @@ def search_cmd(
     """Text → audio: the sounds nearest the tags' embedding, in the served index."""
     rt: Runtime = ctx.obj
     index = open_served_index(rt)
-    words = [w for part in query for w in part.replace(",", " ").split()]
     try:
-        hits, used = index.search_by_tags(words, k, 0, Filters(license, min_duration, max_duration, tag))
+        hits, used = index.search_by_tags(query, k, 0, Filters(license, min_duration, max_duration, tag))
     except UnknownTagsError as err:
         fail(str(err))
     if used.unknown:
         console.print(f"unknown words, left out: {', '.join(used.unknown)}")
-    with rt.catalogue.session() as s:
-        sounds = {x.id: x for x in s.scalars(select(Sound).where(Sound.id.in_([h.sound_id for h in hits])))}
-        table = Table(title=f"{' '.join(used.words)} — index {index.version}")
-        for col in ("#", "id", "name", "score", "tags", "licence", "s"):
-            table.add_column(col)
-        for rank, hit in enumerate(hits, 1):
-            x = sounds[hit.sound_id]
-            table.add_row(str(rank), str(x.id), x.name, f"{hit.score:.3f}", " ".join(x.tag_names)[:60],
-                          (x.license or "")[:40], f"{x.duration:.1f}")  # fmt: skip
+    sounds = sounds_with_tags(rt.catalogue, [h.sound_id for h in hits])
+    table = Table(title=f"{' '.join(used.words)} — index {index.version}")
+    for col in ("#", "id", "name", "score", "tags", "licence", "s"):
+        table.add_column(col)
+    for rank, hit in enumerate(hits, 1):
+        x = sounds[hit.sound_id]
+        table.add_row(str(rank), str(x.id), x.name, f"{hit.score:.3f}", " ".join(x.tag_names)[:60],
+                      (x.license or "")[:40], f"{x.duration:.1f}")  # fmt: skip
     console.print(table)

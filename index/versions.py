@@ -19,9 +19,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
+from model.ids import version_id
 from model.shipped import bundle_by_version
 
 CURRENT = "current"
@@ -35,7 +35,8 @@ class IndexVersionError(LookupError):
 
 
 def new_version_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    """`<UTC time>-<6 random hex>`."""
+    return version_id(uuid.uuid4().hex[:6])
 
 
 def staging_dir(root: Path, version: str) -> Path:

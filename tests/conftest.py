@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -214,3 +215,13 @@ def running_server(data: Path, **env: str) -> Iterator[str]:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def table_value(text: str, key: str) -> str:
+    """The value beside `key` in a two-column table the CLI printed ("│ sounds │ 3 │" → "3")."""
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃|]", line)]
+        cells = [c for c in cells if c]
+        if len(cells) == 2 and cells[0] == key:
+            return cells[1]
+    raise AssertionError(f"no row {key!r} in:\n{text}")

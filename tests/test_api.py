@@ -325,3 +325,23 @@ def test_the_rate_limiter_forgets_old_clients_but_still_limits() -> None:
         limiter.wait_for(f"10.0.{i // 256}.{i % 256}")
     assert len(limiter.buckets) == 100
     assert [limiter.wait_for("hot") > 0 for _ in range(3)] == [False, False, True]
+
+
+def test_routes_take_typed_dependencies_that_tests_can_override(data: Path) -> None:
+    from app.api.deps import get_index
+
+    app = create_app(Settings(data_dir=data))
+    with TestClient(app) as c:
+        assert c.get(f"{API}/tags", params={"limit": 2}).status_code == 200
+        index = c.app.state.audiotag.index
+
+        class FewTags:  # the served index, with a vocabulary of two words
+            tag_words = ["rain", "door"]
+
+            def __getattr__(self, name):
+                return getattr(index, name)
+
+        app.dependency_overrides[get_index] = lambda: FewTags()
+        assert c.get(f"{API}/tags").json() == ["rain", "door"]
+        app.dependency_overrides.clear()
+        assert len(c.get(f"{API}/tags").json()) > 2

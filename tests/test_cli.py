@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import make_corpus, run_cli, write_jsonl
+from tests.conftest import make_corpus, run_cli, table_value, write_jsonl
 
 
 def _assert_clean_failure(proc) -> None:
@@ -19,15 +19,15 @@ def test_ingest_then_stats(tmp_path: Path, data_dir: Path) -> None:
         f.write('{"id": "junk", "name": "junk", "file": "junk.wav"}\n')
     proc = run_cli("ingest", str(tmp_path / "audio"), "--metadata", str(meta))
     assert proc.returncode == 0, proc.stderr
-    assert "added" in proc.stdout and "3" in proc.stdout
+    assert table_value(proc.stdout, "added") == "3" and table_value(proc.stdout, "rejected") == "1"
     assert "rejected junk: not_audio" in proc.stdout
     assert (data_dir / "catalogue.db").exists()
     again = run_cli("ingest", str(tmp_path / "audio"), "--metadata", str(meta))
     assert "unchanged" in again.stdout
     stats = run_cli("stats")
     assert stats.returncode == 0
-    assert "sounds" in stats.stdout and "3" in stats.stdout
-    assert "rejected files" in stats.stdout
+    assert table_value(stats.stdout, "sounds") == "3"
+    assert table_value(stats.stdout, "rejected files") == "1"
 
 
 def test_data_dir_flag_overrides_environment(tmp_path: Path, data_dir: Path) -> None:

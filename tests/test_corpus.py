@@ -155,6 +155,9 @@ def test_path_tags_and_candidates() -> None:
         "shot",
     ]
     assert "bass" in path_tags("samples/bd_hard.wav", "x") and "drum" in path_tags("samples/bd_hard.wav", "x")
+    # an abbreviation glued to a number names a thing (the HH-60 helicopter), set apart it is a drum
+    assert path_tags("sounds/hh60/engine_shutdown.wav", "x") == ["engine", "shutdown"]
+    assert path_tags("drums/hh_01.wav", "x") == ["drums", "hihat"]
     assert is_candidate("sounds/glass.wav")
     assert not is_candidate("sounds/voices/hello.wav")
     assert not is_candidate("music/theme.ogg")

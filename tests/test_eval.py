@@ -91,13 +91,13 @@ def test_eval_command_end_to_end(trained: Path, tmp_path: Path) -> None:
     assert set(results["tasks"]) == {"task", "task-2"}  # same folder name: made unique
     for name, t in results["tasks"].items():
         assert t["clips"] == 20 and len(t["accuracy"]["MFCC (120-d)"]["runs"]) == 2
-        for row in t["accuracy"].values():
-            assert 0.0 <= row["mean"] <= 1.0
+        assert t["accuracy"]["MFCC (120-d)"]["mean"] >= 0.9, name  # 2.5 kHz vs 180 Hz tones: separable
         assert all(zs and zs["n"] == 20 for zs in t["zero_shot"].values()), name
     catalogue = next(iter(results["catalogue"].values()))
-    assert catalogue["retrieval"]["n"] >= 2
+    r = catalogue["retrieval"]
+    assert r["n"] >= 2 and r["recall@1"] <= r["recall@5"] <= r["recall@10"]
+    assert r["chance_recall@10"] == pytest.approx(min(1.0, 10 / r["n"]), rel=0.01)
     assert set(catalogue["tagging"]) == {"fusion", "embedding", "neighbours"}
-    assert all(0 <= t["precision@5"] <= 1 for t in catalogue["tagging"].values())
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert len(figures) == 6 and all((out / "figures" / f).stat().st_size > 1000 for f in figures)
     assert "downstream accuracy" in proc.stdout

@@ -64,8 +64,10 @@ def test_scaler_maps_to_unit_range():
 
 
 def test_feature_config_key_changes_with_settings():
-    assert FeatureConfig().key == FeatureConfig().key
-    assert FeatureConfig(n_mels=64).key != FeatureConfig().key
+    default = FeatureConfig()
+    assert FeatureConfig(**default.to_dict()).key == default.key  # the same settings, spelt out
+    changed = [FeatureConfig(n_mels=64), FeatureConfig(hop_length=256), FeatureConfig(sample_rate=16000)]
+    assert len({default.key, *(c.key for c in changed)}) == 4
 
 
 def test_cache_round_trip_and_reopen(tmp_path):

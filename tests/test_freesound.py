@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from index.freesound import FreesoundClient, FreesoundError
-from tests.conftest import run_cli, tone
+from tests.conftest import run_cli, table_value, tone
 
 TOKEN = "secret-token"
 
@@ -130,8 +130,8 @@ def test_cli_downloads_and_ingests(tmp_path: Path, data_dir: Path, api_url: str)
     )
     assert proc.returncode == 0, proc.stderr
     assert "freesound: 4 sounds" in proc.stdout
-    assert "added" in proc.stdout
+    assert table_value(proc.stdout, "added") == "4"
     stats = run_cli("stats")
-    assert "│ 4" in stats.stdout or " 4 " in stats.stdout
+    assert table_value(stats.stdout, "sounds") == "4"
     bad = run_cli("corpus", "freesound", "--token", "wrong", "--max", "1", env=env)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "401" in bad.stderr

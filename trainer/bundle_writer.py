@@ -10,6 +10,7 @@ from pathlib import Path
 
 from model.bundle import save_bundle
 from model.features import FeatureConfig
+from model.ids import version_id
 from trainer.config import TrainConfig
 from trainer.data import TrainingData
 from trainer.loop import TrainResult
@@ -37,12 +38,12 @@ def corpus_fingerprint(data: TrainingData) -> str:
     return h.hexdigest()[:16]
 
 
-def new_version_id(variant: str, result: TrainResult) -> str:
-    """`<variant>-<UTC time>-<6 hex of the weights>`: sortable and unique."""
+def bundle_version_id(variant: str, result: TrainResult) -> str:
+    """`<variant>-<UTC time>-<6 hex of the weights>`."""
     h = hashlib.sha1()
     for v in result.model.state_dict().values():
         h.update(v.detach().cpu().numpy().tobytes())
-    return f"{variant}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{h.hexdigest()[:6]}"
+    return version_id(h.hexdigest()[:6], prefix=variant)
 
 
 def write_training_bundle(
@@ -55,11 +56,11 @@ def write_training_bundle(
 ) -> Path:
     """bundles/<version>/ with weights, vectors, vocabulary, manifest and curves.png."""
     data = result.data
-    version_id = new_version_id(cfg.variant, result)
+    bundle_version = bundle_version_id(cfg.variant, result)
     kept = [h for h in result.history if h["epoch"] == result.best_epoch]
     last = (kept or result.history or [{}])[-1]
     manifest = {
-        "version": version_id,
+        "version": bundle_version,
         "variant": cfg.variant,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
@@ -82,7 +83,7 @@ def write_training_bundle(
         "libraries": library_versions(),
     }
     path = save_bundle(
-        out_root / version_id,
+        out_root / bundle_version,
         result.model,
         result.word_vectors,
         data.vocabulary,
@@ -91,5 +92,5 @@ def write_training_bundle(
         manifest,
     )
     if result.history:
-        plot_curves(result.history, path / "curves.png", f"{cfg.variant}: {version_id}")
+        plot_curves(result.history, path / "curves.png", f"{cfg.variant}: {bundle_version}")
     return path

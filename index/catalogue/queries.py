@@ -1,13 +1,54 @@
-"""Catalogue reads shared by the search API and the service."""
+"""Catalogue queries shared by the CLI, the service, the indexer and evaluation: SQL lives here."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from index.catalogue.db import Catalogue
-from index.catalogue.models import Sound
+from index.catalogue.models import Rejection, Sound, Tag, sound_tags
 from model.tags import normalise_tags
+
+
+@dataclass(frozen=True)
+class CatalogueCounts:
+    sounds: int  # live
+    seconds: float  # of live audio
+    tags_used: int
+    tags_known: int
+    rejected: int
+
+
+def catalogue_counts(catalogue: Catalogue) -> CatalogueCounts:
+    with catalogue.session() as s:
+        live = Sound.deleted_at.is_(None)
+        n, seconds = s.execute(
+            select(func.count(Sound.id), func.coalesce(func.sum(Sound.duration), 0)).where(live)
+        ).one()
+        used = s.scalar(select(func.count(func.distinct(sound_tags.c.tag_id))))
+        known = s.scalar(select(func.count(Tag.id)))
+        rejected = s.scalar(select(func.count(Rejection.id)))
+    return CatalogueCounts(n, float(seconds), used, known, rejected)
+
+
+class DeleteError(LookupError):
+    """No such sound, or it is deleted already."""
+
+
+def delete_sound(catalogue: Catalogue, key: str) -> tuple[int, str]:
+    """Mark the sound with this id or uid deleted; (id, uid). Searches stop returning it at once."""
+    with catalogue.session() as s, s.begin():
+        cond = [Sound.uid == key] + ([Sound.id == int(key)] if key.isdigit() else [])
+        found = s.scalars(select(Sound).where(or_(*cond))).first()
+        if found is None:
+            raise DeleteError(f"no sound {key!r} in the catalogue")
+        if found.deleted_at is not None:
+            raise DeleteError(f"sound {key!r} is already deleted")
+        found.deleted_at = datetime.now(UTC)
+        return found.id, found.uid
 
 
 def sounds_with_tags(catalogue: Catalogue, ids: list[int]) -> dict[int, Sound]:

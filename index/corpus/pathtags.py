@@ -62,12 +62,20 @@ def package_tokens(package: str) -> set[str]:
     return {w for w in _SPLIT.split(package.lower()) if w}
 
 
+_MODEL_NAME = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,3})\d")  # hh60, bd5: a model's name, not a drum
+
+
 def path_tags(path: str, package: str, extra_stop: set[str] = frozenset()) -> list[str]:
-    """Tags for a file: its path words, expanded, >= 3 letters, de-duplicated, minus stop-words."""
+    """Tags for a file: its path words, expanded, >= 3 letters, de-duplicated, minus stop-words.
+
+    An abbreviation glued to a number ("hh60", a helicopter) is a name and is not expanded; set
+    apart ("hh_01", "bd_808") it is."""
     stop = STOP_TOKENS | package_tokens(package) | extra_stop
+    names = {m.lower() for m in _MODEL_NAME.findall(str(PurePosixPath(path).with_suffix("")))}
     out: list[str] = []
     for word in path_words(path):
-        for w in ABBREVIATIONS.get(word, word).split():
+        expanded = word if word in names else ABBREVIATIONS.get(word, word)
+        for w in expanded.split():
             if len(w) >= 3 and w not in stop and w not in out:
                 out.append(w)
     return out
