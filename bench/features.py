@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from bench.report import markdown_table, show, write_section
+from bench.signals import tone, write_audio
 from model.analysis import analyse_many
 from model.audio import AUDIO_SUFFIXES, AudioLimits
 from model.features import FeatureConfig
@@ -23,8 +24,6 @@ KINDS = [("wav", 44100, 2), ("flac", 48000, 1), ("ogg", 44100, 2), ("mp3", 22050
 
 
 def make_clips(folder: Path, n: int, seconds: float) -> list[Path]:
-    from tests.conftest import tone, write_audio
-
     paths = []
     for i in range(n):
         fmt, sr, ch = KINDS[i % len(KINDS)]
