@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from app.cli_data import print_summary
+from app.cli_data import report_ingest
 from app.console import console, fail
 from app.runtime import Runtime
 from index.corpus.build import build_packages
@@ -64,7 +64,7 @@ def build_cmd(
         total.updated += s.updated
         total.unchanged += s.unchanged
         total.rejected += [(f"{r.package}:{k}", reason) for k, reason in s.rejected]
-    print_summary(total, title="ingest of the built-in corpus")
+    report_ingest(rt, total, title="ingest of the built-in corpus")
 
 
 @app.command("freesound")
@@ -99,4 +99,4 @@ def freesound_cmd(
             limits=rt.limits,
             workers=rt.settings.workers,
         )
-        print_summary(summary)
+        report_ingest(rt, summary)

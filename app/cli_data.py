@@ -9,11 +9,19 @@ from rich.table import Table
 
 from app.console import console, fail
 from app.runtime import Runtime
+from index import versions
 from index.catalogue.queries import catalogue_counts, live_sounds_with_words
 from index.corpus.coverage import coverage
 from index.features import build_features
 from index.ingest import IngestSummary, ingest
 from index.metadata import MetadataError
+
+
+def report_ingest(rt: Runtime, summary: IngestSummary, title: str = "ingest") -> None:
+    """Print what an ingest did; when it changed indexed sounds, tell the servers (index/search.py)."""
+    if summary.updated:
+        versions.note_catalogue_change(rt.settings.indices_dir)
+    print_summary(summary, title)
 
 
 def print_summary(summary: IngestSummary, title: str = "ingest") -> None:
@@ -57,7 +65,7 @@ def ingest_cmd(
         )
     except MetadataError as err:
         fail(str(err))
-    print_summary(summary)
+    report_ingest(rt, summary)
 
 
 def features_cmd(ctx: typer.Context) -> None:

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from app.console import console, fail
 from app.runtime import Runtime
 from index import versions
-from index.catalogue.queries import DeleteError, delete_sound, sounds_with_tags
+from index.catalogue.queries import DeleteError, delete_sound
 from index.indexer import IndexMismatchError
 from index.jobs import JobError, JobView
 from index.reindex import ReindexError, new_reindex_job, run_reindex
@@ -175,6 +175,7 @@ def delete_cmd(
         sid, uid = delete_sound(rt.catalogue, sound)
     except DeleteError as err:
         fail(str(err))
+    versions.note_catalogue_change(rt.settings.indices_dir)  # servers drop it from results at once
     console.print(f"deleted sound {sid} ({uid})")
 
 
@@ -221,7 +222,7 @@ def search_cmd(
         fail(str(err))
     if used.unknown:
         console.print(f"unknown words, left out: {', '.join(used.unknown)}")
-    sounds = sounds_with_tags(rt.catalogue, [h.sound_id for h in hits])
+    sounds = index.metadata()
     table = Table(title=f"{' '.join(used.words)} — index {index.version}")
     for col in ("#", "id", "name", "score", "tags", "licence", "s"):
         table.add_column(col)

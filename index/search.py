@@ -3,23 +3,26 @@
 Text → sounds, clip → similar sounds, sound → similar sounds, clip → tags and clip → zero-shot
 label scores all go through `SearchIndex`: it centres queries like the index (index/centres.py),
 scores with `index.scoring.Scorer`, and splits text with the one tokenizer (model/tags). Every
-search filters its hits against the catalogue (sounds deleted since the build, and the caller's
-licence / duration / tag filters) and over-fetches until it has `k` hits that pass, or has looked
-at the whole index — so a selective filter still returns full pages.
+search filters its hits (sounds deleted since the build, and the caller's licence / duration / tag
+filters) and over-fetches until it has `k` hits that pass, or has looked at the whole index — so a
+selective filter still returns full pages. Filters and results read the indexed sounds' metadata
+held in memory (`SoundMeta`, one query when the index loads): no SQL round trip per search. It is
+read again when `versions.note_catalogue_change` was called (`audiotag delete` and `ingest` do: a
+stat per search), and at least every `CATALOGUE_MAX_AGE_S` for writers that do not say so.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, select
 
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
-from index.catalogue.models import Sound, Tag, sound_tags
-from index.catalogue.queries import sounds_with_tags
+from index.catalogue.queries import SoundMeta, live_metadata
 from index.centres import Centres, centred
 from index.indexer import check_bundle
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
@@ -27,6 +30,7 @@ from model.bundle import Bundle, TagEmbedding
 from model.tags import normalise_tags
 
 FIRST_FETCH_FACTOR = 3
+CATALOGUE_MAX_AGE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,15 @@ class Filters:
     @property
     def empty(self) -> bool:
         return self == Filters()
+
+    def admit(self, sound: SoundMeta) -> bool:
+        if self.license and self.license.lower() not in (sound.license or "").lower():
+            return False
+        if self.min_duration is not None and sound.duration < self.min_duration:
+            return False
+        if self.max_duration is not None and sound.duration > self.max_duration:
+            return False
+        return not self.tag or self.tag.strip().lower() in {t.lower() for t in sound.tag_names}
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,24 @@ class SearchIndex:
         self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
         self.scorer = Scorer(bundle, self.centres)
+        self._ids = np.load(self.folder / versions.IDS).tolist()
+        self._lock = threading.Lock()
+        self._read_catalogue()
+
+    # --- the indexed sounds' metadata, in memory ----------------------------------------------
+    def _read_catalogue(self) -> None:
+        stamp = versions.catalogue_stamp(self.folder.parent)
+        self._meta: dict[int, SoundMeta] = live_metadata(self.catalogue, self._ids)
+        self._stamp, self._read_at = stamp, time.monotonic()
+
+    def metadata(self) -> dict[int, SoundMeta]:
+        """Live indexed sounds by id; read again if the catalogue changed (see the module's doc)."""
+        stale = time.monotonic() - self._read_at > CATALOGUE_MAX_AGE_S
+        if stale or versions.catalogue_stamp(self.folder.parent) != self._stamp:
+            with self._lock:
+                if stale or versions.catalogue_stamp(self.folder.parent) != self._stamp:
+                    self._read_catalogue()
+        return self._meta
 
     @classmethod
     def open_current(cls, root: Path, bundle: Bundle, catalogue: Catalogue, **params) -> SearchIndex:
@@ -113,24 +144,8 @@ class SearchIndex:
 
     def _allowed(self, ids: list[int], filters: Filters) -> set[int]:
         """The ids among `ids` of live sounds that pass the filters."""
-        if not ids:
-            return set()
-        q = select(Sound.id).where(Sound.id.in_(ids), Sound.deleted_at.is_(None))
-        if filters.license:
-            q = q.where(func.lower(Sound.license).contains(filters.license.lower()))
-        if filters.min_duration is not None:
-            q = q.where(Sound.duration >= filters.min_duration)
-        if filters.max_duration is not None:
-            q = q.where(Sound.duration <= filters.max_duration)
-        if filters.tag:
-            tagged = (
-                select(sound_tags.c.sound_id)
-                .join(Tag, Tag.id == sound_tags.c.tag_id)
-                .where(func.lower(Tag.name) == filters.tag.strip().lower())
-            )
-            q = q.where(Sound.id.in_(tagged))
-        with self.catalogue.session() as s:
-            return set(s.scalars(q))
+        meta = self.metadata()
+        return {i for i in ids if i in meta and filters.admit(meta[i])}
 
     # --- the questions ----------------------------------------------------------------------------
     def search_by_tags(
@@ -175,7 +190,7 @@ class SearchIndex:
     def neighbour_votes(self, z_a: np.ndarray) -> np.ndarray | None:
         """Shares (C,) of the vocabulary tags among the nearest catalogue sounds; None if none has any."""
         hits = self.similar_to_clip(z_a, NEIGHBOURS)
-        sounds = sounds_with_tags(self.catalogue, [h.sound_id for h in hits])
+        sounds = self.metadata()
         position = self.scorer.tag_position
         ids = [
             [position[w] for w in normalise_tags(sounds[h.sound_id].tag_names) if w in position]

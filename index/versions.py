@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from model.files import write_text_atomic
 from model.ids import version_id
 from model.shipped import bundle_by_version
 
@@ -78,6 +79,24 @@ def list_versions(root: Path) -> list[dict]:
             continue
         out.append({**manifest, "current": m.parent.name == served})
     return sorted(out, key=lambda d: d.get("built_at", ""))
+
+
+CHANGED = ".catalogue-changed"  # touched by every catalogue write searches must see at once
+
+
+def note_catalogue_change(root: Path) -> None:
+    """Tell every process serving from `root` that sounds were deleted or changed."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    write_text_atomic(Path(root) / CHANGED, uuid.uuid4().hex)  # a new file (inode) each time
+
+
+def catalogue_stamp(root: Path) -> tuple[int, int]:
+    """Changes whenever `note_catalogue_change` was called (a stat, no SQL)."""
+    try:
+        st = (Path(root) / CHANGED).stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_ino, st.st_mtime_ns)
 
 
 def current_version(root: Path) -> str | None:

@@ -9,14 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import event
 
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
+from index.catalogue.queries import delete_sound
 from index.indexer import Corpus, IndexMismatchError, IndexOptions, build_version, update_version
 from index.jobs import JobStore, run_job
 from index.search import Filters, SearchIndex, SoundNotIndexed
@@ -149,12 +150,18 @@ def test_search_api_with_filters_and_deletes(data: Path) -> None:
     assert tags[0][1] >= tags[-1][1]
     by_embedding = index.suggest_tags(z_first[0], phi_first[0], k=3, method="embedding")
     assert len(by_embedding) == 3 and all(0 < s <= 1 for _, s in by_embedding)
-    # a deleted sound disappears from every search at once
-    from index.catalogue.models import Sound
-
-    with cat.session() as s, s.begin():
-        s.get(Sound, first).deleted_at = datetime.now()
+    # searches read the metadata in memory: not one SQL statement, filters or not
+    statements: list[str] = []
+    event.listen(cat.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    index.search_by_tags(["rain"], k=5)
+    index.search_by_tags(["rain"], k=24, filters=Filters(tag="door", license="cc"))
+    index.similar_to_sound(first, k=3)
+    assert statements == []
+    # a sound deleted as `audiotag delete` does disappears from every search at once
+    delete_sound(cat, str(first))
+    versions.note_catalogue_change(data / "indices")
     assert first not in {h.sound_id for h in index.search_by_tags(["rain"], k=24)[0]}
+    assert first not in {h.sound_id for h in index.similar_to_clip(z_first[0], k=24)}
 
 
 def _hash_of(cat: Catalogue, sound_id: int) -> str:

@@ -14,7 +14,7 @@ from app.api.errors import ApiError
 from app.api.schemas import ScoredSound, Sound
 from app.api.state import NotReady, Service
 from index.catalogue.models import Sound as SoundRow
-from index.catalogue.queries import sounds_with_tags
+from index.catalogue.queries import SoundMeta, sounds_with_tags
 from index.search import Hit, SearchIndex
 
 API = "/api/v1"
@@ -38,16 +38,16 @@ def get_index(service: ServiceDep) -> SearchIndex:
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
 
 
-def sound_body(row: SoundRow) -> dict:
+def sound_body(row: SoundRow | SoundMeta) -> dict:
     return Sound(
         id=row.id, name=row.name, tags=row.tag_names, license=row.license, username=row.username,
         duration=row.duration, description=row.description, audio_url=f"{API}/sounds/{row.id}/audio",
     ).model_dump()  # fmt: skip
 
 
-def scored(service: Service, hits: list[Hit]) -> list[ScoredSound]:
-    """Hits with their catalogue metadata, in rank order."""
-    rows = sounds_with_tags(service.catalogue, [h.sound_id for h in hits])
+def scored(index: SearchIndex, hits: list[Hit]) -> list[ScoredSound]:
+    """Hits with their metadata (held by the index: no SQL), in rank order."""
+    rows = index.metadata()
     return [
         ScoredSound(**sound_body(rows[h.sound_id]), score=round(h.score, 4))
         for h in hits

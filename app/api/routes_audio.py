@@ -56,7 +56,7 @@ def similar(
     k: int = Query(10, ge=1, le=100),
 ) -> SimilarResponse:
     z, _ = service.embed_upload(index, file)
-    return SimilarResponse(index_version=index.version, results=scored(service, index.similar_to_clip(z, k)))
+    return SimilarResponse(index_version=index.version, results=scored(index, index.similar_to_clip(z, k)))
 
 
 @router.post(

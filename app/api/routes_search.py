@@ -41,7 +41,7 @@ def search(
         raise ApiError(422, "unknown_tags", str(err)) from None
     return SearchResponse(
         query=QueryWords(words=used.words, unknown=used.unknown), page=page, k=k,
-        index_version=index.version, results=scored(service, hits),
+        index_version=index.version, results=scored(index, hits),
     )  # fmt: skip
 
 

@@ -59,4 +59,4 @@ def similar(
         hits = index.similar_to_sound(sound_id, k)
     except SoundNotIndexed as err:
         raise ApiError(404, "not_indexed", f"{err}; it is added by the next reindex") from None
-    return SimilarResponse(index_version=index.version, results=scored(service, hits))
+    return SimilarResponse(index_version=index.version, results=scored(index, hits))
