@@ -1,17 +1,34 @@
-"""`audiotag serve`: the HTTP service under uvicorn."""
+"""`audiotag serve`: the HTTP service under uvicorn, in one process or several."""
 
 from __future__ import annotations
+
+import os
 
 import typer
 
 from app.console import console
 from app.runtime import Runtime
+from app.settings import Settings
+
+WORKER_HEALTHCHECK_S = 60
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """AUDIOTAG_* variables that give worker processes the settings this command resolved (the
+    command line's --data-dir and --database-url included)."""
+    env = {"AUDIOTAG_DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:
+        env["AUDIOTAG_DATABASE_URL"] = settings.database_url
+    return env
 
 
 def serve_cmd(
     ctx: typer.Context,
     host: str | None = typer.Option(None, help="Listen address (env AUDIOTAG_HOST, default 127.0.0.1)."),
     port: int | None = typer.Option(None, min=1, max=65535, help="Port (env AUDIOTAG_PORT, default 8000)."),
+    workers: int | None = typer.Option(
+        None, min=1, max=64, help="Server processes (env AUDIOTAG_SERVE_WORKERS, default 1)."
+    ),
 ) -> None:
     """Serve the API (/api/v1, docs at /api/v1/docs) with the published index."""
     import uvicorn
@@ -19,9 +36,24 @@ def serve_cmd(
     from app.api.main import create_app
 
     rt: Runtime = ctx.obj
-    host, port = host or rt.settings.host, port or rt.settings.port
+    s = rt.settings
+    host, port, workers = host or s.host, port or s.port, workers or s.serve_workers
     console.print(f"audiotag is at http://{host}:{port}/ (API docs: http://{host}:{port}/api/v1/docs)")
-    uvicorn.run(create_app(rt.settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(s), host=host, port=port, log_level="info")
+        return
+    # Each process builds its own app (index, batcher, swap watcher) from the environment. Loading
+    # the model takes seconds on a busy machine: uvicorn's 5 s default would kill starting workers.
+    os.environ.update(settings_env(s))
+    uvicorn.run(
+        "app.api.main:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     upload_max_duration_s: float = Field(default=300.0, gt=0, description="Longest accepted uploaded clip.")
     host: str = Field(default="127.0.0.1", description="Address `audiotag serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535)
+    serve_workers: int = Field(
+        default=1, ge=1, le=64, description="Server processes; each loads the index and swaps itself."
+    )
 
     debian_mirror: str | None = Field(
         default=None, description="Base URL of a Debian mirror, used only where apt-get is absent."

@@ -13,6 +13,11 @@ import httpx
 import pytest
 import soundfile as sf
 
+from index import versions
+from index.catalogue.db import Catalogue
+from index.indexer import Corpus, build_version
+from model.bundle import Bundle, latest_bundle
+from model.cache import FeatureCache
 from model.tags import normalise_tags
 from tests.conftest import indexed_copy, running_server, tone, write_audio
 
@@ -137,3 +142,40 @@ def test_no_request_fails_while_a_new_index_is_published(server) -> None:
             t.join()
     assert httpx.get(f"{base}/api/v1/ready").json()["index_version"] != before
     assert statuses and set(statuses) == {200}
+
+
+def _ready_by_worker(base: str, rounds: int = 8) -> dict[int, str]:
+    """The index version each server process reports, from bursts of concurrent /ready calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(_: int) -> tuple[int, str]:
+        body = httpx.get(f"{base}/api/v1/ready", timeout=30).json()
+        return body["worker"], body["index_version"]
+
+    seen: dict[int, str] = {}
+    with ThreadPoolExecutor(16) as pool:
+        for _ in range(rounds):
+            seen.update(pool.map(ask, range(32)))
+    return seen
+
+
+def test_several_server_processes_each_swap_in_a_new_index(trained_data_dir: Path, tmp_path: Path) -> None:
+    data = indexed_copy(trained_data_dir, tmp_path)
+    with running_server(data, serve_workers="2") as base:
+        deadline = time.time() + 90  # the second process may still be loading when the first answers
+        while len(before := _ready_by_worker(base, rounds=2)) < 2:
+            assert time.time() < deadline, before
+            time.sleep(0.5)
+        assert len(set(before.values())) == 1, before  # two processes, one index
+        cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+        bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
+        corpus = Corpus(cat, FeatureCache(data / "cache/features"))
+        new = build_version(bundle, corpus, data / "indices")[0]
+        cat.close()
+        versions.publish(data / "indices", new)
+        deadline = time.time() + 60
+        while (after := _ready_by_worker(base, rounds=2)) and set(after.values()) != {new}:
+            assert time.time() < deadline, after
+            time.sleep(0.5)
+        final = _ready_by_worker(base)
+        assert len(final) == 2 and set(final.values()) == {new}, final  # every process swapped

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -25,6 +27,7 @@ class Ready(BaseModel):
     tags: int | None = None
     device: str | None = None
     problem: str | None = Field(None, description="A newer published index that failed to load.")
+    worker: int | None = Field(None, description="The id (pid) of the server process that answered.")
 
 
 @router.get("/health", response_model=Health, summary="The process is up")
@@ -48,4 +51,5 @@ def ready(service: ServiceDep) -> Ready | JSONResponse:
     return Ready(
         ready=True, index_version=index.version, model_version=index.bundle.version, sounds=index.size,
         tags=len(index.tag_words), device=str(index.bundle.device), problem=service.problem or None,
+        worker=os.getpid(),
     )  # fmt: skip
