@@ -235,7 +235,8 @@ def test_not_ready_without_an_index(tmp_path: Path) -> None:
 
 
 def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
-    client.get(f"{API}/sounds/2")
+    timed = client.get(f"{API}/sounds/2")
+    assert float(timed.headers["server-timing"].removeprefix("app;dur=")) > 0
     text = client.get("/metrics").text
     assert 'route="/sounds/{sound_id}",status="200"' in text
     assert "audiotag_request_seconds_bucket" in text and "audiotag_index_sounds 24.0" in text
