@@ -45,7 +45,7 @@ def demo_cmd(
     _index(ctx, rt)
     if serve:
         console.rule("5/5  service")
-        ctx.invoke(cli_serve.serve_cmd, ctx, host=None, port=None)
+        cli_serve.serve(rt.settings)
 
 
 def _index(ctx: typer.Context, rt: Runtime) -> None:

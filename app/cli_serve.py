@@ -31,12 +31,19 @@ def serve_cmd(
     ),
 ) -> None:
     """Serve the API (/api/v1, docs at /api/v1/docs) with the published index."""
+    rt: Runtime = ctx.obj
+    serve(rt.settings, host, port, workers)
+
+
+def serve(
+    settings: Settings, host: str | None = None, port: int | None = None, workers: int | None = None
+) -> None:
+    """Run the service until interrupted; unset arguments come from the settings."""
     import uvicorn
 
     from app.api.main import create_app
 
-    rt: Runtime = ctx.obj
-    s = rt.settings
+    s = settings
     host, port, workers = host or s.host, port or s.port, workers or s.serve_workers
     console.print(f"audiotag is at http://{host}:{port}/ (API docs: http://{host}:{port}/api/v1/docs)")
     if workers == 1:

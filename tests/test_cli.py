@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.conftest import make_corpus, run_cli, table_value, write_jsonl
@@ -67,3 +68,22 @@ def test_help_lists_every_step() -> None:
     assert proc.returncode == 0
     for command in ("ingest", "features", "stats", "corpus"):
         assert command in proc.stdout
+
+
+def test_serve_runs_one_app_or_several_worker_processes(monkeypatch, tmp_path: Path) -> None:
+    import uvicorn
+
+    from app import cli_serve
+    from app.settings import Settings
+
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.setenv("AUDIOTAG_DATA_DIR", "restored after the test")  # serve() writes it
+    settings = Settings(data_dir=tmp_path / "d", port=8123)
+    cli_serve.serve(settings)  # what `audiotag demo` calls at its end
+    (app,), kw = calls[-1]
+    assert app.title == "audiotag" and kw["port"] == 8123 and "workers" not in kw
+    cli_serve.serve(settings, workers=3)
+    (target,), kw = calls[-1]
+    assert target == "app.api.main:create_app" and kw["factory"] and kw["workers"] == 3
+    assert os.environ["AUDIOTAG_DATA_DIR"] == str(tmp_path / "d")  # the processes get the settings
