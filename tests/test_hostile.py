@@ -115,7 +115,7 @@ def test_a_hostile_client_gets_clear_errors_and_breaks_nothing(hostile) -> None:
     assert not short.startswith(b"HTTP/1.1 5"), short
     # a slow client trickling its body does not hold up anyone else
     slow = threading.Thread(
-        target=_raw, args=(base, head + b"Content-Length: 400\r\n\r\n--b\r\n", 5.0, b"x" * 10)
+        target=_raw, args=(base, head + b"Content-Length: 400\r\n\r\n--b\r\n", 15.0, b"x" * 10)
     )
     slow.start()
     assert httpx.get(f"{api}/search", params={"q": "rain"}, timeout=30).status_code == 200
