@@ -52,7 +52,10 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
 
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the section `name` of docs/benchmarks.md, stamped with machine and command."""
-    command = "python -m " + " ".join([_module(), *map(_portable, sys.argv[1:])])
+    args = sys.argv[1:]
+    command = "python -m " + " ".join(
+        [_module(), *(_portable(arg, args[i - 1] if i else "") for i, arg in enumerate(args))]
+    )
     section = (
         f"<!-- {name} -->\n## {name}\n\n"
         f"Machine: {machine()}. Date: {date.today().isoformat()}.\n"
@@ -65,13 +68,16 @@ def write_section(name: str, body: str) -> None:
     DOC.write_text(text.rstrip() + "\n")
 
 
-def _portable(arg: str) -> str:
-    """An argument as a reader can retype it: paths under the data dir relative to it."""
-    data_dir = os.environ.get("AUDIOTAG_DATA_DIR")
+def _portable(arg: str, flag: str = "") -> str:
+    """An argument as a reader can retype it, with no path of this machine: the data dir (given or
+    from the environment) as $AUDIOTAG_DATA_DIR, any other absolute path as <path>."""
+    data_dir = arg if flag == "--data-dir" else os.environ.get("AUDIOTAG_DATA_DIR")
     if data_dir and arg.rstrip("/") == data_dir.rstrip("/"):
         return "$AUDIOTAG_DATA_DIR"
     if data_dir and arg.startswith(data_dir.rstrip("/") + "/"):
         return "$AUDIOTAG_DATA_DIR/" + arg[len(data_dir.rstrip("/")) + 1 :]
+    if arg.startswith("/"):
+        return "<path>"
     return shlex.quote(arg)
 
 
