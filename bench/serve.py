@@ -46,7 +46,8 @@ NOTE = (
     "from another process over loopback; 32 connections: `wrk -t1` (Debian's wrk: one thread of C, so "
     "the load generator takes little of the server's cores; httpx where wrk is missing). p50/p99 are "
     "client latencies, server p50/p99 the service's own time (Server-Timing header: routing, decoding, "
-    "inference, FAISS). The bare FastAPI endpoint is the floor of this machine's HTTP stack."
+    "inference, FAISS). The bare FastAPI endpoint is the floor of this machine's HTTP stack. /search "
+    "rotates 10 queries, so after the first round each query's φ_w comes from the service's query cache."
 )
 QUERIES = [
     "footsteps",
