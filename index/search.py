@@ -13,7 +13,6 @@ stat per search), and at least every `CATALOGUE_MAX_AGE_S` for writers that do n
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -27,12 +26,11 @@ from index.catalogue.queries import SoundMeta, live_metadata
 from index.centres import Centres, centred
 from index.indexer import check_bundle
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
-from model.bundle import Bundle, TagEmbedding, UnknownTagsError
+from model.bundle import Bundle, TagEmbedding
 from model.tags import normalise_tags
 
 FIRST_FETCH_FACTOR = 3
 CATALOGUE_MAX_AGE_S = 60.0
-QUERY_CACHE = 4096  # tag sets whose φ_w is kept
 
 
 @dataclass(frozen=True)
@@ -81,16 +79,8 @@ class SearchIndex:
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
         self.scorer = Scorer(bundle, self.centres)
         self._ids = np.load(self.folder / versions.IDS).tolist()
-        # φ_w of recent queries: the tag encoder costs more than the rest of a search, and people
-        # ask the same words again and again
-        self._tag_set_vector = functools.lru_cache(maxsize=QUERY_CACHE)(self._embed_tag_set)
         self._lock = threading.Lock()
         self._read_catalogue()
-
-    def _embed_tag_set(self, words: tuple[str, ...]) -> np.ndarray:
-        vector = self.bundle.embed_tag_sets([list(words)])[0]
-        vector.setflags(write=False)  # shared by every search that asks these words
-        return vector
 
     # --- the indexed sounds' metadata, in memory ----------------------------------------------
     def _read_catalogue(self) -> None:
@@ -163,10 +153,7 @@ class SearchIndex:
     ) -> tuple[list[Hit], TagEmbedding]:
         """Free-text tags (each may hold several words: "dog barking") → φ_w → sounds;
         UnknownTagsError when no word is known."""
-        known, unknown = self.bundle.split_known(tags)
-        if not known:
-            raise UnknownTagsError(unknown or list(tags))
-        query = TagEmbedding(self._tag_set_vector(tuple(known)), known, unknown)
+        query = self.bundle.embed_tags(tags)
         vector = centred(query.vector, self.centres.phi_w)
         return self._nearest(vector, k, offset, filters, "audio"), query
 
