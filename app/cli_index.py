@@ -16,7 +16,7 @@ from index.indexer import IndexMismatchError
 from index.jobs import JobError, JobView
 from index.reindex import ReindexError, new_reindex_job, run_reindex
 from index.search import Filters, SearchIndex
-from model.bundle import Bundle, BundleError, UnknownTagsError
+from model.bundle import BundleError, UnknownTagsError
 
 index_app = typer.Typer(help="Build, update, list and publish search indices.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Batch jobs (reindex) and their state.", no_args_is_help=True)
@@ -195,11 +195,7 @@ def register(app: typer.Typer) -> None:
 def open_served_index(rt: Runtime) -> SearchIndex:
     """The published index with the bundle it was built with; one red line when there is none."""
     try:
-        folder = versions.current_dir(rt.settings.indices_dir)
-        bundle = Bundle(versions.bundle_dir(folder, rt.settings.bundles_dir), rt.settings.device)
-        return SearchIndex(
-            folder, bundle, rt.catalogue, rt.settings.index_nprobe, rt.settings.index_ef_search
-        )
+        return rt.search_index(versions.current_dir(rt.settings.indices_dir))
     except (versions.IndexVersionError, BundleError, IndexMismatchError) as err:
         fail(str(err))
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.settings import Settings
+from index import versions
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, IndexOptions
 from index.jobs import JobStore
@@ -13,6 +16,10 @@ from index.reindex import ReindexOptions
 from model.audio import AudioLimits
 from model.cache import FeatureCache
 from model.features import FeatureConfig
+
+if TYPE_CHECKING:
+    from index.search import SearchIndex
+    from model.bundle import Bundle
 
 
 @dataclass
@@ -40,6 +47,17 @@ class Runtime:
     def reindex_options(self) -> ReindexOptions:
         s = self.settings
         return ReindexOptions(s.bundles_dir, s.indices_dir, self.index_options, s.device)
+
+    def search_index(self, folder: Path, loaded: dict[Path, Bundle] | None = None) -> SearchIndex:
+        """An index version with the bundle it was built with (taken from `loaded`, by path, when
+        it is there)."""
+        from index.search import SearchIndex
+        from model.bundle import Bundle
+
+        s = self.settings
+        path = versions.bundle_dir(folder, s.bundles_dir)
+        bundle = (loaded or {}).get(path) or Bundle(path, s.device)
+        return SearchIndex(folder, bundle, self.catalogue, s.index_nprobe, s.index_ef_search)
 
     @cached_property
     def jobs(self) -> JobStore:

@@ -204,6 +204,7 @@ def test_reindex_job_needs_the_token_and_swaps_the_index(client: TestClient, dat
     )
     _error(bad, 422, "invalid_request")
     before = client.get(f"{API}/ready").json()["index_version"]
+    bundle = client.app.state.audiotag.index.bundle
     r = client.post(
         f"{API}/jobs/reindex", json={"mode": "build"}, headers={"Authorization": f"Bearer {TOKEN}"}
     )
@@ -218,6 +219,7 @@ def test_reindex_job_needs_the_token_and_swaps_the_index(client: TestClient, dat
     job = client.get(f"{API}/jobs/{job_id}").json()
     assert job["state"] == "done", job
     assert client.get(f"{API}/ready").json()["index_version"] == job["result"]["version"] != before
+    assert client.app.state.audiotag.index.bundle is bundle  # the same model: not loaded again
     assert any(j["id"] == job_id for j in client.get(f"{API}/jobs").json())
     _error(client.get(f"{API}/jobs/999999"), 404, "not_found")
 

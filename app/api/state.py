@@ -46,7 +46,7 @@ class Service:
         self.batcher = Batcher(s.batch_max_size, s.batch_max_wait_ms / 1000, metrics.batch.observe)
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="reindex")
         self._index: SearchIndex | None = None
-        self._bundles: dict[str, Bundle] = {}
+        self._bundles: dict[Path, Bundle] = {}
         self._lock = threading.Lock()
         self.problem = "not loaded yet"  # why no index is served, or why the newest one is not
         self.failed_version: str | None = None  # the published version that failed to load last
@@ -71,7 +71,7 @@ class Service:
             if current == self.failed_version:
                 return False  # tried and failed: wait for another publish, not a retry every tick
             try:
-                index = self._load(root / current)
+                index = self.rt.search_index(root / current, self._bundles)
             except Exception as err:  # a broken publish must never stop the service: it keeps the old one
                 self.problem = f"cannot load index {current}: {err}"
                 self.failed_version = current
@@ -79,18 +79,12 @@ class Service:
                 log.error(self.problem, exc_info=not isinstance(err, known))
                 self.metrics.refresh_failures.inc()
                 return False
-            self._bundles = {index.bundle.version: index.bundle}
+            self._bundles = {index.bundle.path: index.bundle}  # kept for the next swap
             self._index = index
             self.problem, self.failed_version = "", None
             self.metrics.served(index.version, index.bundle.version, index.size)
             log.info("serving index %s (model %s, %d sounds)", current, index.bundle.version, index.size)
             return True
-
-    def _load(self, folder: Path) -> SearchIndex:
-        s = self.settings
-        bundle_path = versions.bundle_dir(folder, s.bundles_dir)
-        bundle = self._bundles.get(bundle_path.name) or Bundle(bundle_path, s.device)
-        return SearchIndex(folder, bundle, self.catalogue, s.index_nprobe, s.index_ef_search)
 
     def embed_upload(self, index: SearchIndex, file: UploadFile | None) -> tuple[np.ndarray, np.ndarray]:
         """An uploaded clip's (z_a, φ_a): read, decoded and turned into a log-mel in the calling worker
