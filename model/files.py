@@ -63,8 +63,9 @@ def staging_folder(target: Path) -> Path:
 
 def publish_folder(staging: Path, target: Path) -> Path:
     """Put the complete folder `staging` at `target`. An existing `target` is first renamed aside,
-    the new one renamed in, and only then the old one deleted: at no moment is neither on disk (a
-    crash between the two renames leaves the old folder as `.<name>.old-…` beside it)."""
+    the new one renamed in, and only then the old one deleted: the old folder is never deleted
+    before the new one is in place (a crash between the two renames leaves it as `.<name>.old-…`
+    beside `target`)."""
     staging, target = Path(staging), Path(target)
     for f in staging.iterdir():
         if f.is_file():
