@@ -108,7 +108,10 @@ def eval_cmd(
         trained_on = catalogue_hashes(rt.catalogue)
         console.print("embedding the catalogue's clips (held-out figures and the centres of the scores)")
         clips = {n: embed_catalogue(b, rt.catalogue, rt.feature_cache) for n, b in bundles.items()}
-        scorers = {n: Scorer(b, clips[n].centres if clips[n] else None) for n, b in bundles.items()}
+        scorers = {
+            n: Scorer(b, clips[n].centres, clips[n].contexts) if clips[n] else Scorer(b)
+            for n, b in bundles.items()
+        }
         for t in tasks:
             console.print(f"[bold]{t.name}[/bold]: {len(t.clips)} clips, {len(t.classes)} classes")
             result.tasks.append(

@@ -4,8 +4,8 @@
 - embed: the bundle's encoder over all non-overlapping patches of each clip, mean-pooled;
 - write: vectors and ids in shards of `shard_size` sounds, each saved atomically in the build's
   work folder, so a build killed at any point resumes from its last finished shard;
-- build: FAISS indices of φ_a and z_a, each centred (index/centres.py), in a staging folder
-  renamed into place (tags are scored from the bundle: index/scoring.py).
+- build: FAISS indices of φ_a and z_a, each centred (index/centres.py), and the catalogue's tag
+  contexts (index/contexts.py), in a staging folder renamed into place.
 `update_version` adds what the catalogue gained and drops what it lost, without re-embedding.
 """
 
@@ -29,6 +29,7 @@ from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
 from index.centres import Centres, centred
+from index.contexts import TagContexts
 from index.features import build_features
 from index.scoring import single_word_tags
 from model.audio import AudioLimits
@@ -153,17 +154,14 @@ def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # --- build --------------------------------------------------------------------------------------
-def mean_tag_set_vector(bundle: Bundle, catalogue: Catalogue) -> np.ndarray:
-    """(F,) mean φ_w of the live sounds' tag sets (their known vocabulary words)."""
+def tag_contexts(bundle: Bundle, catalogue: Catalogue) -> TagContexts:
+    """The contexts of the live sounds' tag sets (their known vocabulary words): index/contexts.py."""
     with catalogue.session() as s:
         sounds = s.scalars(
             select(Sound).where(Sound.deleted_at.is_(None)).options(selectinload(Sound.tags))
         ).all()
         sets = [bundle.vocabulary.select(normalise_tags(x.tag_names)) for x in sounds]
-    sets = [known for known in (bundle.split_known(t)[0] for t in sets if t) if known]
-    if not sets:
-        return np.zeros(bundle.config.word_dim, np.float32)
-    return bundle.embed_tag_sets(sets).mean(axis=0)
+    return TagContexts.of(bundle, [bundle.split_known(t)[0] for t in sets if t])
 
 
 def _manifest(bundle: Bundle, factories: dict[str, str], sounds: int, tags: int, **extra) -> dict:
@@ -208,7 +206,11 @@ def build_version(
         shards, reused = embed_shards(bundle, corpus.cache, rows, work, options.shard_size, report)
         t_embed = time.perf_counter()
         ids, z, phi = load_shards(shards)
-        centres = Centres(phi.mean(axis=0), mean_tag_set_vector(bundle, corpus.catalogue), z.mean(axis=0))
+        contexts = tag_contexts(bundle, corpus.catalogue)
+        phi_w = contexts.centre
+        if phi_w is None:
+            phi_w = np.zeros(bundle.config.word_dim, np.float32)
+        centres = Centres(phi.mean(axis=0), phi_w, z.mean(axis=0))
         version = versions.new_version_id()
         with versions.staging(root, version) as staging:
             factories = {
@@ -221,6 +223,7 @@ def build_version(
             vector_index.write(similar, staging / versions.SIMILAR)
             n_tags = len(single_word_tags(bundle))
             centres.save(staging)
+            contexts.save(staging)
             np.save(staging / versions.IDS, ids)
         t_build = time.perf_counter()
         timings = {
@@ -284,6 +287,7 @@ def update_version(
             vector_index.add(index, vectors, rows.ids[new])
             vector_index.write(index, staging / name)
         centres.save(staging)
+        tag_contexts(bundle, corpus.catalogue).save(staging)  # the tags of the sounds now live
         ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
         np.save(staging / versions.IDS, ids)
     counts = manifest["counts"]

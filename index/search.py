@@ -24,6 +24,7 @@ from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import SoundMeta, live_metadata
 from index.centres import Centres, centred
+from index.contexts import TagContexts
 from index.indexer import check_bundle
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
 from model.bundle import Bundle, TagEmbedding
@@ -77,7 +78,8 @@ class SearchIndex:
         self.audio = vector_index.read(self.folder / versions.AUDIO, nprobe, ef_search)
         self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
-        self.scorer = Scorer(bundle, self.centres)
+        self.contexts = TagContexts.load(self.folder, bundle.config.word_dim)
+        self.scorer = Scorer(bundle, self.centres, self.contexts)
         self._ids = np.load(self.folder / versions.IDS).tolist()
         self._lock = threading.Lock()
         self._read_catalogue()
@@ -154,7 +156,7 @@ class SearchIndex:
         """Free-text tags (each may hold several words: "dog barking") → φ_w → sounds;
         UnknownTagsError when no word is known."""
         query = self.bundle.embed_tags(tags)
-        vector = centred(query.vector, self.centres.phi_w)
+        vector = self.scorer.query_vectors([query.words], query.vector[None, :])[0]
         return self._nearest(vector, k, offset, filters, "audio"), query
 
     def stored_vector(self, sound_id: int) -> np.ndarray:

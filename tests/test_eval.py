@@ -13,7 +13,12 @@ from model.bundle import Bundle
 from model.tags import normalise_tags
 from tests.conftest import run_cli, tone, write_audio
 from trainer.eval.zeroshot import zero_shot
-from trainer.metrics import nearest_class_accuracy, precision_recall_at_k, retrieval_metrics
+from trainer.metrics import (
+    mean_average_precision,
+    nearest_class_accuracy,
+    precision_recall_at_k,
+    retrieval_metrics,
+)
 
 
 def test_precision_and_recall_at_k_by_hand() -> None:
@@ -31,6 +36,13 @@ def test_retrieval_metrics_by_hand() -> None:
     # ranks: 0, 1, 1 → recall@1 1/3, recall@2 1, mAP@10 (1 + 1/2 + 1/2) / 3
     assert out["recall@1"] == pytest.approx(1 / 3) and out["recall@2"] == 1.0
     assert out["map@10"] == pytest.approx(2 / 3) and out["chance_recall@1"] == pytest.approx(1 / 3)
+
+
+def test_mean_average_precision_by_hand() -> None:
+    scores = np.array([[0.9, 0.1], [0.8, 0.3], [0.1, 0.2]])  # 3 items, 2 queries
+    relevant = np.array([[True, False], [False, False], [True, True]])
+    # query 0 ranks items 0, 1, 2: hits at 1 and 3 → (1 + 2/3) / 2; query 1 ranks 1, 2, 0: hit at 2 → 1/2
+    assert mean_average_precision(scores, relevant) == pytest.approx(((1 + 2 / 3) / 2 + 0.5) / 2)
 
 
 def test_nearest_class_accuracy_by_hand() -> None:
@@ -98,6 +110,8 @@ def test_eval_command_end_to_end(trained: Path, tmp_path: Path) -> None:
     assert r["n"] >= 2 and r["recall@1"] <= r["recall@5"] <= r["recall@10"]
     assert r["chance_recall@10"] == pytest.approx(min(1.0, 10 / r["n"]), rel=0.01)
     assert set(catalogue["tagging"]) == {"fusion", "embedding", "neighbours"}
+    one_word = catalogue["one_word"]  # {} when no word is carried by 3 held-out clips
+    assert not one_word or 0 < one_word["map_own"] <= 1 and 0 < one_word["map_served"] <= 1
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert len(figures) == 6 and all((out / "figures" / f).stat().st_size > 1000 for f in figures)
     assert "downstream accuracy" in proc.stdout

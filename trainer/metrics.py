@@ -39,6 +39,15 @@ def precision_recall_at_k(scores: np.ndarray, truth: list[set[int]], k: int = 5)
     }
 
 
+def mean_average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
+    """Mean over queries of average precision: scores and relevant (N items, Q queries), each query
+    with at least one relevant item."""
+    order = np.argsort(-scores, axis=0, kind="stable")  # (N, Q)
+    hit = np.take_along_axis(relevant.astype(float), order, axis=0)
+    precision = np.cumsum(hit, axis=0) / np.arange(1, len(hit) + 1)[:, None]
+    return float(((precision * hit).sum(axis=0) / hit.sum(axis=0)).mean())
+
+
 def nearest_class_accuracy(
     items: np.ndarray, classes: np.ndarray, labels: np.ndarray
 ) -> tuple[float, np.ndarray]:

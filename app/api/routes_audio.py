@@ -26,9 +26,10 @@ AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
     summary="Suggest tags for an uploaded clip",
     description="`neighbours` (default): the tags of the 10 catalogue sounds most similar to the clip "
     "(cosine of z_a), each voting with its similarity; a score is the tag's share of the votes. "
-    "`embedding`: the vocabulary tags whose φ_w is nearest the clip's φ_a, a softmax of cosine / 0.1. "
-    "`fusion`: the mean of the two. On held-out clips `neighbours` and `fusion` measured level (precision@5 "
-    "0.457 and 0.458, embedding 0.101: docs/eval-shipped/report.md). Where no neighbour has tags, every "
+    "`embedding`: the vocabulary tags whose vector (in the catalogue's tag contexts) is nearest the clip's "
+    "φ_a, a softmax of cosine / 0.1. `fusion`: the mean of the two. On held-out clips `neighbours` and "
+    "`fusion` measured level (precision@5 0.457 each, embedding 0.229: docs/eval-shipped/report.md). "
+    "Where no neighbour has tags, every "
     "method answers as `embedding`.",
 )
 def tags(
@@ -64,7 +65,8 @@ def similar(
     response_model=ClassifyResponse,
     responses=UPLOAD_ERRORS,
     summary="Zero-shot scores of a clip for labels you name",
-    description="Each label is split into words and embedded as a tag query (φ_w); the clip's φ_a is "
+    description="Each label is split into words and embedded as a tag query in the catalogue's tag "
+    "contexts (its φ_w plus those of the catalogue tag sets that hold all its words); the clip's φ_a is "
     "compared with each by cosine (both centred with the catalogue's means), and the scores are a softmax "
     "of cosine / 0.1 over the labels the model knows words of. Give labels as repeated `labels` fields "
     "or one comma-separated field.",

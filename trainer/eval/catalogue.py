@@ -15,13 +15,15 @@ import numpy as np
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import live_sounds_with_words
 from index.centres import Centres, centred
+from index.contexts import TagContexts
 from index.scoring import NEIGHBOURS, TAG_METHODS, Scorer, vote_tags
 from model.bundle import Bundle
 from model.cache import FeatureCache
 from trainer.data import validation_mask
-from trainer.metrics import precision_recall_at_k, retrieval_metrics
+from trainer.metrics import mean_average_precision, precision_recall_at_k, retrieval_metrics
 
 K_TAGS = 5
+ONE_WORD_MIN_CLIPS = 3  # a one-word query is scored when at least this many held-out clips carry it
 
 
 @dataclass
@@ -30,6 +32,7 @@ class CatalogueFigures:
     retrieval_centred: dict  # the same centred with the catalogue's means, as the index searches
     tagging: dict[str, dict]  # method → precision@5, recall@5, n (as `POST /tags?method=` answers)
     tagging_popularity: dict  # "suggest the 5 most frequent tags": the floor
+    one_word: dict  # one-word queries: mAP with each word's own φ_w and in the catalogue's contexts
 
 
 @dataclass
@@ -43,6 +46,7 @@ class CatalogueClips:
     z_pool: np.ndarray  # (m, V)
     phi_pool: np.ndarray  # (m, F)
     w_pool: np.ndarray  # (m, F) φ_w of the pool clips' tags
+    contexts: TagContexts  # of the pool clips' tags only: held-out tags never shape a query
 
     @property
     def centres(self) -> Centres:
@@ -80,8 +84,10 @@ def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -
         return None
     z_val, phi_val = bundle.embed_logmels([cache.get(h) for h, _ in val])
     z_pool, phi_pool = bundle.embed_logmels([cache.get(h) for h, _ in pool])
-    w_pool = bundle.embed_tag_sets([t for _, t in pool])
-    return CatalogueClips([t for _, t in val], z_val, phi_val, [t for _, t in pool], z_pool, phi_pool, w_pool)
+    pool_tags = [t for _, t in pool]
+    w_pool = bundle.embed_tag_sets(pool_tags)
+    contexts = TagContexts.of(bundle, pool_tags)
+    return CatalogueClips([t for _, t in val], z_val, phi_val, pool_tags, z_pool, phi_pool, w_pool, contexts)
 
 
 def neighbour_votes(clips: CatalogueClips, scorer: Scorer, k: int = NEIGHBOURS) -> np.ndarray:
@@ -99,10 +105,11 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     bundle, c = scorer.bundle, scorer.centres
     phi_w = bundle.embed_tag_sets(clips.val_tags)  # (n, F)
     retrieval = retrieval_metrics(phi_w, clips.phi_val)
-    served = retrieval_metrics(centred(phi_w, c.phi_w), centred(clips.phi_val, c.phi_a))
+    served = retrieval_metrics(scorer.query_vectors(clips.val_tags, phi_w), centred(clips.phi_val, c.phi_a))
     # hubness: how many different training clips come first for the training clips' own tag queries
     firsts = np.argmax(clips.w_pool @ clips.phi_pool.T, axis=1)
-    firsts_c = np.argmax(centred(clips.w_pool, c.phi_w) @ centred(clips.phi_pool, c.phi_a).T, axis=1)
+    pool_queries = scorer.query_vectors(clips.pool_tags, clips.w_pool)
+    firsts_c = np.argmax(pool_queries @ centred(clips.phi_pool, c.phi_a).T, axis=1)
     retrieval.update(distinct_first_hits=len(set(firsts)), pool=len(firsts))
     served.update(distinct_first_hits=len(set(firsts_c)), pool=len(firsts))
 
@@ -115,4 +122,24 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
         for m in TAG_METHODS
     }
     popularity = precision_recall_at_k(np.tile(ties, (len(truth), 1)), truth, K_TAGS)
-    return CatalogueFigures(retrieval, served, tagging, popularity)
+    return CatalogueFigures(retrieval, served, tagging, popularity, one_word_figures(clips, scorer))
+
+
+def one_word_figures(clips: CatalogueClips, scorer: Scorer) -> dict:
+    """mAP of one-word searches (each one-word tag that at least `ONE_WORD_MIN_CLIPS` held-out clips
+    carry, those clips relevant) among the held-out clips: each word's own φ_w, centred, and as
+    served, in the catalogue's tag contexts (index/contexts.py)."""
+    carried = {w: sum(w in t for t in clips.val_tags) for w in scorer.tag_words}
+    words = [w for w in scorer.tag_words if carried[w] >= ONE_WORD_MIN_CLIPS]
+    if not words:
+        return {}
+    relevant = np.array([[w in t for w in words] for t in clips.val_tags])  # (n, Q)
+    items = centred(clips.phi_val, scorer.centres.phi_a)
+    queries = [[w] for w in words]
+    own = scorer.bundle.embed_tag_sets(queries)
+    return {
+        "words": len(words),
+        "n": len(clips.val_tags),
+        "map_own": mean_average_precision(items @ centred(own, scorer.centres.phi_w).T, relevant),
+        "map_served": mean_average_precision(items @ scorer.query_vectors(queries, own).T, relevant),
+    }

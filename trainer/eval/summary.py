@@ -21,6 +21,7 @@ def bundle_summary(results: dict, version: str, command: str = "") -> dict:
         }
     catalogue = (results.get("catalogue") or {}).get(version) or {}
     served = catalogue.get("retrieval_centred") or {}
+    one_word = catalogue.get("one_word") or {}
     return {
         "command": command,
         "tasks": tasks,
@@ -28,5 +29,6 @@ def bundle_summary(results: dict, version: str, command: str = "") -> dict:
             "recall@10": served.get("recall@10"),
             "chance_recall@10": served.get("chance_recall@10"),
             "tag_precision@5": {m: v["precision@5"] for m, v in (catalogue.get("tagging") or {}).items()},
+            "one_word_map": {k: v for k, v in one_word.items() if k.startswith("map")},
         },
     }
