@@ -13,12 +13,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.floors import cpu_extensions
+
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = "# Benchmarks\n\nMeasured figures, each section written by the benchmark named in it.\n"
 
 
 def machine() -> str:
-    """CPU model, cores and the torch build, in one line."""
+    """CPU model, its vector extensions, cores and the torch build, in one line."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -30,13 +32,16 @@ def machine() -> str:
     import torch
 
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    extensions = ", ".join(cpu_extensions()) or "no vector extension reported"
     return (
-        f"{cpu}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}, torch {torch.__version__}"
+        f"{cpu} ({extensions}), {os.cpu_count()} cores{gpu}; "
+        f"Python {platform.python_version()}, torch {torch.__version__}"
     )
 
 
 def show(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    table = Table(title=title)
+    """The table on screen, under the machine it was measured on."""
+    table = Table(title=title, caption=machine())
     for c in columns:
         table.add_column(c, justify="right" if c != columns[0] else "left")
     for r in rows:

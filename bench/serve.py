@@ -1,20 +1,22 @@
-"""The service under load, from this separate process over loopback: latency and throughput.
+"""The service under load, against its floors measured in the same run: latency, throughput, hot swap.
 
-    python -m bench.serve --data-dir DIR [--sounds 100000] [--requests 400] [--seconds 30]
+    python -m bench.serve --data-dir DIR [--sounds 100000] [--seconds 10] [--workers N]
 
 Starts `audiotag serve` on a scratch copy of DIR (a data dir with a trained bundle: `audiotag demo`)
 whose catalogue is padded with synthetic sounds up to `--sounds`, indexed with synthetic clustered
-vectors (real FAISS, real SQLite, the `auto` index types), and a bare FastAPI endpoint as the floor.
-Then, for 1 and 32 concurrent clients: p50/p99 of client latency and of server time (the
-Server-Timing header), and requests/s, for GET /search, POST /tags with a 10 s clip, GET /ping.
-Each run stops after `--requests` requests or `--seconds` seconds.
+vectors (real FAISS, real SQLite, the `auto` index types), and a bare FastAPI endpoint in the same
+venv as the floor of this machine's HTTP stack. Load comes from `wrk -t1` (one thread of C, Debian's
+`wrk`), never from Python on the server's cores: 1 connection (client latency, and the service's own
+time from its Server-Timing header) and 32 connections (requests/s, p99) for the bare route,
+/api/v1/health (the middleware's cost), /api/v1/search and POST /api/v1/tags with a 10 s clip. The
+floor of /tags is the same clip's decode, log-mel and encoder run alone in this process. Last, the
+hot swap: 32 connections of /search while a new index version is built and published; every worker
+must swap to it and no request may fail.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import io
 import os
 import re
 import shutil
@@ -22,32 +24,35 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
-import soundfile as sf
 from sqlalchemy import func, insert, select
 
+from app.api.uploads import decode_upload
 from bench.index import clustered
 from bench.report import markdown_table, show, write_section
+from bench.signals import tone, write_audio
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
 from index.centres import Centres
 from index.indexer import SPACES
 from index.scoring import single_word_tags
+from model.audio import AudioLimits
 from model.bundle import Bundle, latest_bundle
 
 NOTE = (
     "\n\n{sounds:,} sounds in the catalogue (the demo corpus padded with synthetic rows) and in the index "
-    "(synthetic clustered vectors, `auto` types: HNSW32 for φ_a, IVF-SQ8 for z_a). One client: httpx "
-    "from another process over loopback; 32 connections: `wrk -t1` (Debian's wrk: one thread of C, so "
-    "the load generator takes little of the server's cores; httpx where wrk is missing). p50/p99 are "
-    "client latencies, server p50/p99 the service's own time (Server-Timing header: routing, decoding, "
-    "inference, FAISS). The bare FastAPI endpoint is the floor of this machine's HTTP stack. /search "
-    "rotates 10 queries, so after the first round each query's φ_w comes from the service's query cache."
+    "(synthetic clustered vectors, `auto` types: HNSW32 for φ_a, IVF-SQ8 for z_a), served by `audiotag "
+    "serve --workers {workers}`. Load: `wrk -t1` over loopback. p50/p99 are client latencies; server "
+    "p50 is the service's own time (Server-Timing: routing, decoding, inference, FAISS), at 1 connection. "
+    "/search rotates 10 queries, so after the first round each query's vector comes from the query "
+    "cache. The floors are measured in the same run: the bare FastAPI route (same venv, one process) "
+    "and, for /tags, the clip's decode + log-mel + encoder alone in the benchmark's process."
 )
 QUERIES = [
     "footsteps",
@@ -68,6 +73,11 @@ app = FastAPI()
 async def ping():
     return {'ok': True}
 """
+GOAL_SEARCH_OVER_BARE_MS = 1.5
+GOAL_SEARCH_RPS_RATIO = 0.25
+GOAL_SEARCH_P99_MS = 25.0
+GOAL_TAGS_RATIO = 1.3
+GOAL_MIDDLEWARE_MS = 0.2
 
 
 def pad_catalogue(data: Path, n: int) -> None:
@@ -96,15 +106,16 @@ def pad_catalogue(data: Path, n: int) -> None:
     cat.close()
 
 
-def synthetic_index(data: Path, bundle: Bundle) -> None:
-    """A published index of every catalogue sound with clustered synthetic vectors."""
+def synthetic_index(data: Path, bundle: Bundle, seed: int = 1) -> str:
+    """Publish an index of every catalogue sound with clustered synthetic vectors; its version."""
     cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
     with cat.session() as s:
         ids = np.array(s.scalars(select(Sound.id).order_by(Sound.id)).all(), np.int64)
     cat.close()
     root = data / "indices"
     version = versions.new_version_id()
-    phi, z = clustered(len(ids), bundle.config.word_dim, 1), clustered(len(ids), bundle.config.latent_dim, 2)
+    phi = clustered(len(ids), bundle.config.word_dim, seed)
+    z = clustered(len(ids), bundle.config.latent_dim, seed + 1)
     factories = {space: vector_index.resolve_factory("auto", len(ids), space) for space in SPACES}
     with versions.staging(root, version) as staging:
         vector_index.write(vector_index.build(phi, ids, factories["audio"]), staging / versions.AUDIO)
@@ -126,6 +137,7 @@ def synthetic_index(data: Path, bundle: Bundle) -> None:
     }
     versions.commit_version(root, staging, version, manifest)
     versions.publish(root, version)
+    return version
 
 
 def free_port() -> int:
@@ -147,47 +159,20 @@ def start(cmd: list[str], env: dict, url: str) -> subprocess.Popen:
     raise SystemExit(f"the server at {url} did not start")
 
 
-def ten_second_clip() -> bytes:
-    t = np.arange(10 * 22050) / 22050
-    wave = 0.3 * np.sin(2 * np.pi * 330 * t) * (1 + np.sin(2 * np.pi * 0.5 * t)) / 2
-    buf = io.BytesIO()
-    sf.write(buf, wave.astype(np.float32), 22050, format="WAV")
-    return buf.getvalue()
+def tags_floor(bundle: Bundle, clip: bytes, runs: int = 20) -> float:
+    """p50 ms of the clip's decode + log-mel + encoder alone, the work /tags cannot avoid."""
 
+    def once() -> None:
+        wave, sr = decode_upload(clip, AudioLimits())
+        bundle.embed_logmels([bundle.logmel(wave, sr)])
 
-async def load(url: str, method: str, clients: int, requests: int, seconds: float, clip: bytes) -> dict:
-    """Client latencies, server times (ms) and requests/s of one run."""
-    latencies, server, errors = [], [], 0
-    stop_at = time.perf_counter() + seconds
-    sent = 0
-
-    async def worker(c: httpx.AsyncClient, k: int) -> None:
-        nonlocal sent, errors
-        while sent < requests and time.perf_counter() < stop_at:
-            sent += 1
-            t = time.perf_counter()
-            if method == "tags":
-                r = await c.post(url, files={"file": ("clip.wav", clip)})
-            else:
-                params = {"q": QUERIES[(k + sent) % len(QUERIES)]} if method == "search" else None
-                r = await c.get(url, params=params)
-            latencies.append(1000 * (time.perf_counter() - t))
-            errors += r.status_code != 200
-            timing = r.headers.get("server-timing", "")
-            if "dur=" in timing:
-                server.append(float(timing.split("dur=")[1]))
-
-    start = time.perf_counter()
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=clients)) as c:
-        await asyncio.gather(*(worker(c, k) for k in range(clients)))
-    wall = time.perf_counter() - start
-    return {
-        "n": len(latencies),
-        "errors": errors,
-        "rps": len(latencies) / wall,
-        "lat": latencies,
-        "server": server,
-    }
+    once()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        once()
+        times.append(1000 * (time.perf_counter() - start))
+    return float(np.median(times))
 
 
 WRK_SEARCH = """\
@@ -207,40 +192,89 @@ f:close()
 wrk.body = "--wrkboundary\\r\\nContent-Disposition: form-data; name=\\"file\\"; filename=\\"clip.wav\\"\\r\\n"
   .. "Content-Type: audio/wav\\r\\n\\r\\n" .. clip .. "\\r\\n--wrkboundary--\\r\\n"
 """
+WRK_SERVER_TIMING = """
+local out = nil
+response = function(status, headers, body)
+  local t = headers["server-timing"] or headers["Server-Timing"]
+  local d = t and string.match(t, "dur=([%%d%%.]+)")
+  if d then
+    if not out then out = io.open("%s", "a"); out:setvbuf("line") end
+    out:write(d, "\\n")
+  end
+end
+"""
 
 
-def wrk_load(url: str, method: str, connections: int, seconds: float, clip_path: Path, tmp: Path) -> dict:
-    """`wrk -t1` (one thread of C: the load costs the server's cores little) for `seconds`:
-    latency p50/p99 (ms), requests/s and non-2xx answers."""
-    script = tmp / f"{method}.lua"
+def wrk_load(
+    url: str, method: str, connections: int, seconds: float, tmp: Path, clip_path: Path | None = None
+) -> dict:
+    """`wrk -t1` for `seconds`: requests, failures (non-2xx and socket errors), requests/s, client
+    p50/p99 (ms); at one connection also the p50 of the service's own time (Server-Timing)."""
+    script = tmp / f"{method}-{connections}.lua"
+    timings = tmp / f"{method}-{connections}.timings"
     path = "/" + url.split("/", 3)[3]
+    lua = ""
     if method == "search":
-        script.write_text(WRK_SEARCH % (", ".join(f'"{q.replace(" ", "+")}"' for q in QUERIES), path))
+        lua = WRK_SEARCH % (", ".join(f'"{q.replace(" ", "+")}"' for q in QUERIES), path)
     elif method == "tags":
-        script.write_text(WRK_UPLOAD % clip_path)
-    else:
-        script.write_text("")
+        lua = WRK_UPLOAD % clip_path
+    if connections == 1:
+        lua += WRK_SERVER_TIMING % timings
+    script.write_text(lua)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
          url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
+    server = [float(x) for x in timings.read_text().split()] if timings.exists() else []
+    return {**parse_wrk(out), "server_p50": float(np.median(server)) if server else None}
+
+
+def parse_wrk(out: str) -> dict:
+    """wrk's report (with --latency): requests, failures (non-2xx and socket errors), requests/s,
+    latency p50/p99 in ms."""
     unit_ms = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    found = re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", out, re.M)
+    found = re.findall(r"^\s+(50|99)\.?0*%\s+([\d.]+)(us|ms|s)\b", out, re.M)
     lat = {q: float(v) * unit_ms[u] for q, v, u in found}
-    n = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
-        "n": n,
-        "errors": int(bad.group(1)) if bad else 0,
+        "n": int(re.search(r"(\d+) requests in", out).group(1)),
+        "errors": (int(bad.group(1)) if bad else 0) + (sum(map(int, sockets.groups())) if sockets else 0),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": lat.get("50"),
         "p99": lat.get("99"),
     }
 
 
-def pct(values: list[float], q: float) -> str:
-    return f"{np.percentile(values, q):.1f}" if values else "–"
+def ready_versions(ready_url: str) -> tuple[int, str | None]:
+    """(the answering worker's pid, its served index version), over a fresh connection."""
+    r = httpx.get(ready_url, timeout=30, headers={"Connection": "close"})
+    body = r.json()
+    return body.get("worker"), body.get("index_version")
+
+
+def hot_swap(
+    data: Path, bundle: Bundle, urls: dict[str, str], workers: int, seconds: float, tmp: Path
+) -> dict:
+    """32 connections of /search for `seconds` while a new index version is built and published:
+    failed requests, and how many workers answered /ready with the new version before the load ended."""
+    load: dict = {}
+    runner = threading.Thread(
+        target=lambda: load.update(wrk_load(urls["search"], "search", 32, seconds, tmp))
+    )
+    runner.start()
+    time.sleep(1.0)
+    new = synthetic_index(data, bundle, seed=7)
+    latest: dict[int, str | None] = {}
+    while runner.is_alive():
+        pid, version = ready_versions(urls["ready"])
+        latest[pid] = version
+        if len(latest) >= workers and all(v == new for v in latest.values()):
+            break
+        time.sleep(0.05)
+    runner.join()
+    return {**load, "swapped": sum(v == new for v in latest.values()), "seen": len(latest)}
 
 
 def main() -> None:
@@ -249,86 +283,108 @@ def main() -> None:
     )
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("AUDIOTAG_DATA_DIR", "")))
     parser.add_argument("--sounds", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=None, help="server processes (default: serve's)")
     args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("bench.serve needs wrk, a load generator in C (Debian: apt-get install wrk)")
     bundle_dir = latest_bundle(args.data_dir / "bundles")
     if bundle_dir is None or not (args.data_dir / "catalogue.db").is_file():
         raise SystemExit(f"{args.data_dir} has no catalogue and bundle: run `audiotag demo` first")
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
+    bundle = Bundle(bundle_dir, "cpu")
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        data = tmp / "data"
         data.mkdir()
         shutil.copy2(args.data_dir / "catalogue.db", data / "catalogue.db")
         shutil.copytree(bundle_dir, data / "bundles" / bundle_dir.name)
         pad_catalogue(data, args.sounds)
-        synthetic_index(data, Bundle(bundle_dir, "cpu"))
+        synthetic_index(data, bundle)
+        clip_path = write_audio(tmp / "clip.wav", tone(330.0, 10.0), 22050)
+        floor_tags = tags_floor(bundle, clip_path.read_bytes())
         port, bare_port = free_port(), free_port()
         env = {**os.environ, "AUDIOTAG_DATA_DIR": str(data), "AUDIOTAG_RATE_LIMIT_PER_MINUTE": "0"}
-        script = Path(sys.executable).parent / "audiotag"
-        api = start([str(script), "serve", "--port", str(port)], env, f"http://127.0.0.1:{port}/api/v1/ready")
-        (Path(tmp) / "bare_app.py").write_text(BARE_APP)
-        bare = start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bare_app:app",
-                "--port",
-                str(bare_port),
-                "--log-level",
-                "warning",
-            ],
-            {**os.environ, "PYTHONPATH": tmp},
-            f"http://127.0.0.1:{bare_port}/ping",
-        )
-        clip = ten_second_clip()
-        rows = []
+        cmd = [str(Path(sys.executable).parent / "audiotag"), "serve", "--port", str(port)]
+        cmd += ["--workers", str(args.workers)] if args.workers else []
+        api = start(cmd, env, f"http://127.0.0.1:{port}/api/v1/ready")
+        (tmp / "bare_app.py").write_text(BARE_APP)
+        bare_cmd = [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port)]
+        bare = start([*bare_cmd, "--log-level", "warning"], {**os.environ, "PYTHONPATH": folder},
+                     f"http://127.0.0.1:{bare_port}/ping")  # fmt: skip
+        base = f"http://127.0.0.1:{port}/api/v1"
+        urls = {
+            "ping": f"http://127.0.0.1:{bare_port}/ping",
+            "health": f"{base}/health",
+            "search": f"{base}/search",
+            "tags": f"{base}/tags",
+            "ready": f"{base}/ready",
+        }
+        workers = args.workers or int(os.environ.get("AUDIOTAG_SERVE_WORKERS", "1"))
+        runs: dict[str, dict[int, dict]] = {}
         try:
-            targets = [
-                ("GET /search", "search", f"http://127.0.0.1:{port}/api/v1/search"),
-                ("POST /tags (10 s clip)", "tags", f"http://127.0.0.1:{port}/api/v1/tags"),
-                ("GET /ping (bare FastAPI)", "ping", f"http://127.0.0.1:{bare_port}/ping"),
-            ]
-            clip_path = Path(tmp) / "clip.wav"
-            clip_path.write_bytes(clip)
-            for label, method, url in targets:
-                r = asyncio.run(load(url, method, 1, args.requests, args.seconds, clip))
-                rows.append(
-                    [label, "1", "httpx", str(r["n"]), str(r["errors"]), pct(r["lat"], 50), pct(r["lat"], 99),
-                     pct(r["server"], 50), pct(r["server"], 99), f"{r['rps']:.0f}"]
-                )  # fmt: skip
-                if shutil.which("wrk"):
-                    w = wrk_load(url, method, 32, args.seconds, clip_path, Path(tmp))
-                    rows.append(
-                        [label, "32", "wrk -t1", str(w["n"]), str(w["errors"]), f"{w['p50']:.1f}",
-                         f"{w['p99']:.1f}", "–", "–", f"{w['rps']:.0f}"]
-                    )  # fmt: skip
-                else:
-                    r = asyncio.run(load(url, method, 32, args.requests, args.seconds, clip))
-                    rows.append(
-                        [label, "32", "httpx", str(r["n"]), str(r["errors"]), pct(r["lat"], 50),
-                         pct(r["lat"], 99), pct(r["server"], 50), pct(r["server"], 99), f"{r['rps']:.0f}"]
-                    )  # fmt: skip
+            for method in ("ping", "health", "search", "tags"):
+                runs[method] = {
+                    c: wrk_load(urls[method], method, c, args.seconds, tmp, clip_path) for c in (1, 32)
+                }
+            swap = hot_swap(data, bundle, urls, workers, 2 * args.seconds, tmp)
         finally:
             api.terminate()
             bare.terminate()
-    cols = [
-        "endpoint",
-        "clients",
-        "load",
-        "requests",
-        "errors",
-        "p50 ms",
-        "p99 ms",
-        "server p50",
-        "server p99",
-        "req/s",
-    ]
-    show(f"service under load, {args.sounds:,} sounds", cols, rows)
+    labels = {
+        "ping": "GET /ping (bare FastAPI: the floor)",
+        "health": "GET /api/v1/health",
+        "search": "GET /api/v1/search",
+        "tags": "POST /api/v1/tags (10 s clip)",
+    }
+    cols = ["endpoint", "connections", "requests", "failed", "p50 ms", "p99 ms", "server p50 ms", "req/s"]
+    rows = [
+        [labels[m], str(c), f"{r['n']:,}", str(r["errors"]), f"{r['p50']:.2f}", f"{r['p99']:.2f}",
+         f"{r['server_p50']:.2f}" if r["server_p50"] is not None else "–", f"{r['rps']:,.0f}"]
+        for m, by_c in runs.items() for c, r in by_c.items()
+    ]  # fmt: skip
+    rows.append(
+        ["GET /api/v1/search during a hot swap", "32", f"{swap['n']:,}", str(swap["errors"]),
+         f"{swap['p50']:.2f}", f"{swap['p99']:.2f}", "–", f"{swap['rps']:,.0f}"]
+    )  # fmt: skip
+    goals = goal_rows(runs, floor_tags, swap, workers)
+    show(f"service under load, {args.sounds:,} sounds, {workers} worker(s)", cols, rows)
+    goal_cols = ["figure", "measured", "floor (same run)", "against the floor", "goal", "met"]
+    show("against the floors", goal_cols, goals)
     write_section(
         "Service under load",
-        markdown_table(cols, rows) + NOTE.format(sounds=args.sounds),
+        markdown_table(cols, rows)
+        + NOTE.format(sounds=args.sounds, workers=workers)
+        + "\n\n"
+        + markdown_table(goal_cols, goals),
     )
+
+
+def goal_rows(runs: dict, floor_tags: float, swap: dict, workers: int) -> list[list[str]]:
+    """Each of the issue's figures beside its same-run floor."""
+    bare1, bare32 = runs["ping"][1], runs["ping"][32]
+    search1, search32 = runs["search"][1], runs["search"][32]
+    tags_p50 = runs["tags"][1]["server_p50"] or runs["tags"][1]["p50"]
+    over = search1["p50"] - bare1["p50"]
+    middleware = runs["health"][1]["p50"] - bare1["p50"]
+    ratio = search32["rps"] / bare32["rps"]
+    yes = {True: "yes", False: "**no**"}
+    return [
+        ["/search p50, 1 connection", f"{search1['p50']:.2f} ms", f"bare route {bare1['p50']:.2f} ms",
+         f"+{over:.2f} ms", f"≤ +{GOAL_SEARCH_OVER_BARE_MS} ms", yes[over <= GOAL_SEARCH_OVER_BARE_MS]],
+        ["/search, 32 connections", f"{search32['rps']:,.0f} req/s, p99 {search32['p99']:.1f} ms",
+         f"bare route {bare32['rps']:,.0f} req/s", f"{ratio:.3f}×",
+         f"≥ {GOAL_SEARCH_RPS_RATIO}×, p99 ≤ {GOAL_SEARCH_P99_MS:.0f} ms",
+         yes[ratio >= GOAL_SEARCH_RPS_RATIO and search32["p99"] <= GOAL_SEARCH_P99_MS]],
+        ["/tags server p50, 10 s clip", f"{tags_p50:.1f} ms",
+         f"decode + log-mel + encoder {floor_tags:.1f} ms", f"{tags_p50 / floor_tags:.2f}×",
+         f"≤ {GOAL_TAGS_RATIO}×", yes[tags_p50 <= GOAL_TAGS_RATIO * floor_tags]],
+        ["middleware: /health p50 over the bare route", f"{runs['health'][1]['p50']:.2f} ms",
+         f"bare route {bare1['p50']:.2f} ms", f"+{middleware:.2f} ms", f"< {GOAL_MIDDLEWARE_MS} ms",
+         yes[middleware < GOAL_MIDDLEWARE_MS]],
+        [f"hot swap under 32 connections, {workers} worker(s)",
+         f"{swap['errors']} failed of {swap['n']:,}; {swap['swapped']} of {workers} workers swapped",
+         "–", "–", "0 failed, every worker", yes[swap["errors"] == 0 and swap["swapped"] == workers]],
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":
