@@ -47,7 +47,7 @@ def serve(
     host, port, workers = host or s.host, port or s.port, workers or s.serve_workers
     console.print(f"audiotag is at http://{host}:{port}/ (API docs: http://{host}:{port}/api/v1/docs)")
     if workers == 1:
-        uvicorn.run(create_app(s), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(s), host=host, port=port, log_level="info", access_log=s.access_log)
         return
     # Each process builds its own app (index, batcher, swap watcher) from the environment. Loading
     # the model takes seconds on a busy machine: uvicorn's 5 s default would kill starting workers.
@@ -59,6 +59,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        access_log=s.access_log,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 

@@ -146,8 +146,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], env: dict, url: str) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start(cmd: list[str], env: dict, url: str, log: Path) -> subprocess.Popen:
+    """Start a server (its output to `log`) and wait until `url` answers 200."""
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -156,7 +157,7 @@ def start(cmd: list[str], env: dict, url: str) -> subprocess.Popen:
         except httpx.HTTPError:
             time.sleep(0.3)
     proc.kill()
-    raise SystemExit(f"the server at {url} did not start")
+    raise SystemExit(f"the server at {url} did not start:\n{log.read_text()[-2000:]}")
 
 
 def tags_floor(bundle: Bundle, clip: bytes, runs: int = 20) -> float:
@@ -306,11 +307,11 @@ def main() -> None:
         env = {**os.environ, "AUDIOTAG_DATA_DIR": str(data), "AUDIOTAG_RATE_LIMIT_PER_MINUTE": "0"}
         cmd = [str(Path(sys.executable).parent / "audiotag"), "serve", "--port", str(port)]
         cmd += ["--workers", str(args.workers)] if args.workers else []
-        api = start(cmd, env, f"http://127.0.0.1:{port}/api/v1/ready")
+        api = start(cmd, env, f"http://127.0.0.1:{port}/api/v1/ready", tmp / "serve.log")
         (tmp / "bare_app.py").write_text(BARE_APP)
         bare_cmd = [sys.executable, "-m", "uvicorn", "bare_app:app", "--port", str(bare_port)]
         bare = start([*bare_cmd, "--log-level", "warning"], {**os.environ, "PYTHONPATH": folder},
-                     f"http://127.0.0.1:{bare_port}/ping")  # fmt: skip
+                     f"http://127.0.0.1:{bare_port}/ping", tmp / "bare.log")  # fmt: skip
         base = f"http://127.0.0.1:{port}/api/v1"
         urls = {
             "ping": f"http://127.0.0.1:{bare_port}/ping",
@@ -327,6 +328,8 @@ def main() -> None:
                     c: wrk_load(urls[method], method, c, args.seconds, tmp, clip_path) for c in (1, 32)
                 }
             swap = hot_swap(data, bundle, urls, workers, 2 * args.seconds, tmp)
+            if api.poll() is not None:
+                raise SystemExit(f"audiotag serve stopped:\n{(tmp / 'serve.log').read_text()[-3000:]}")
         finally:
             api.terminate()
             bare.terminate()

@@ -8,7 +8,8 @@ filters) and over-fetches until it has `k` hits that pass, or has looked at the 
 selective filter still returns full pages. Filters and results read the indexed sounds' metadata
 held in memory (`SoundMeta`, one query when the index loads): no SQL round trip per search. It is
 read again when `versions.note_catalogue_change` was called (`audiotag delete` and `ingest` do: a
-stat per search), and at least every `CATALOGUE_MAX_AGE_S` for writers that do not say so.
+stat per search), and at least every `CATALOGUE_MAX_AGE_S` for writers that do not say so (the
+service reads it again in the background before then: `metadata(max_age=…)` from its watcher).
 """
 
 from __future__ import annotations
@@ -90,12 +91,16 @@ class SearchIndex:
         self._meta: dict[int, SoundMeta] = live_metadata(self.catalogue, self._ids)
         self._stamp, self._read_at = stamp, time.monotonic()
 
-    def metadata(self) -> dict[int, SoundMeta]:
-        """Live indexed sounds by id; read again if the catalogue changed (see the module's doc)."""
-        stale = time.monotonic() - self._read_at > CATALOGUE_MAX_AGE_S
-        if stale or versions.catalogue_stamp(self.folder.parent) != self._stamp:
+    def metadata_stale(self, max_age: float = CATALOGUE_MAX_AGE_S) -> bool:
+        """Whether `metadata` would read the catalogue again: it changed, or was read too long ago."""
+        too_old = time.monotonic() - self._read_at > max_age
+        return too_old or versions.catalogue_stamp(self.folder.parent) != self._stamp
+
+    def metadata(self, max_age: float = CATALOGUE_MAX_AGE_S) -> dict[int, SoundMeta]:
+        """Live indexed sounds by id; read again if stale (see the module's doc)."""
+        if self.metadata_stale(max_age):
             with self._lock:
-                if stale or versions.catalogue_stamp(self.folder.parent) != self._stamp:
+                if self.metadata_stale(max_age):
                     self._read_catalogue()
         return self._meta
 

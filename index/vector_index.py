@@ -86,12 +86,25 @@ def set_search_params(index: faiss.Index, nprobe: int = 16, ef_search: int = 64)
 
 
 def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(Q, D) → scores (Q, k) and ids (Q, k); missing hits have id -1."""
+    """(Q, D) → scores (Q, k) and ids (Q, k); missing hits have id -1.
+
+    One query runs on the calling thread alone: FAISS shares work out by query, so an OpenMP team
+    gains nothing there, and its idle threads spin against torch and the service's other requests.
+    The OpenMP thread count is a per-thread setting, so the service's pool threads each need it (under
+    32 connections at 100k sounds, FAISS went from most of the service's time to a few per cent)."""
     k = max(1, min(k, index.ntotal)) if index.ntotal else 1
     if index.ntotal == 0:
         q = len(queries)
         return np.full((q, 1), -np.inf, np.float32), np.full((q, 1), -1, np.int64)
-    return index.search(np.ascontiguousarray(queries, np.float32), k)
+    queries = np.ascontiguousarray(queries, np.float32)
+    if len(queries) > 1:
+        return index.search(queries, k)
+    team = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(queries, k)
+    finally:
+        faiss.omp_set_num_threads(team)
 
 
 def write(index: faiss.Index, path: Path) -> None:

@@ -20,14 +20,16 @@ from index.search import Hit, SearchIndex
 API = "/api/v1"
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    """The running service. Dependencies that never block are `async`: FastAPI runs a plain `def`
+    dependency in its thread pool, a hop that costs more than the lookup under load."""
     return request.app.state.audiotag
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def get_index(service: ServiceDep) -> SearchIndex:
+async def get_index(service: ServiceDep) -> SearchIndex:
     """The served index; 503 (with Retry-After) until one is loaded."""
     try:
         return service.index

@@ -71,11 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _watch(service: Service) -> None:
-    """Swap in a newly published index version within REFRESH_S seconds, without a restart. A failed
-    load is logged, counted in /metrics and shown by /ready (Service.refresh); the loop goes on."""
+    """Swap in a newly published index version within REFRESH_S seconds, without a restart, and read
+    the catalogue's metadata again before searches would have to. A failed load is logged, counted in
+    /metrics and shown by /ready (Service.refresh); the loop goes on."""
     while True:
         await asyncio.sleep(REFRESH_S)
         try:
             await run_in_threadpool(service.refresh)
+            await run_in_threadpool(service.refresh_metadata)
         except Exception:  # e.g. the catalogue briefly unreachable while reading `current`
             log.exception("index refresh failed")

@@ -31,7 +31,7 @@ class Ready(BaseModel):
 
 
 @router.get("/health", response_model=Health, summary="The process is up")
-def health() -> Health:
+async def health() -> Health:  # async: nothing blocks, so no hop to the thread pool
     return Health(status="ok")
 
 
@@ -42,7 +42,7 @@ def health() -> Health:
     responses={503: {"model": Ready, "description": "Not ready; `reason` says why. See Retry-After."}},
     summary="Model and index loaded (503 until then)",
 )
-def ready(service: ServiceDep) -> Ready | JSONResponse:
+async def ready(service: ServiceDep) -> Ready | JSONResponse:
     try:
         index = service.index
     except NotReady as err:

@@ -1,8 +1,15 @@
-"""Text → audio search and vocabulary autocomplete."""
+"""Text → audio search and vocabulary autocomplete.
+
+Both are `async`: they compute in memory (a cached query vector, one FAISS query on the calling
+thread, metadata held by the index), so they run on the event loop. A route in FastAPI's thread pool
+costs a thread hop, and under load the pool's threads and the loop take turns on the GIL: at 32
+connections that made /search's p99 ten times its median.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import IndexDep, ServiceDep, scored
 from app.api.errors import ApiError, error_responses
@@ -23,7 +30,7 @@ router = APIRouter(tags=["search"])
     "out (422 when none is left). Filters apply before paging, so every page is full while matches "
     "remain.",
 )
-def search(
+async def search(
     service: ServiceDep,
     index: IndexDep,
     q: str = Query(..., min_length=1, max_length=500, examples=["dog barking"]),
@@ -35,6 +42,8 @@ def search(
     tag: str | None = Query(None, max_length=100, description="Only sounds with this tag."),
 ) -> SearchResponse:
     filters = Filters(license, min_duration, max_duration, tag)
+    if index.metadata_stale():  # the catalogue changed: read it in the pool, not on the event loop
+        await run_in_threadpool(index.metadata)
     try:
         hits, used = index.search_by_tags([q], k, (page - 1) * k, filters)
     except UnknownTagsError as err:
@@ -51,7 +60,7 @@ def search(
     responses=error_responses(503),
     summary="Vocabulary tags starting with a prefix",
 )
-def autocomplete(
+async def autocomplete(
     index: IndexDep,
     prefix: str = Query("", max_length=100),
     limit: int = Query(20, ge=1, le=200),

@@ -26,7 +26,7 @@ from index import versions
 from index.indexer import IndexMismatchError
 from index.jobs import JobStore
 from index.reindex import run_reindex
-from index.search import SearchIndex
+from index.search import CATALOGUE_MAX_AGE_S, SearchIndex
 from model.bundle import Bundle, BundleError
 
 log = logging.getLogger("audiotag.api")
@@ -85,6 +85,13 @@ class Service:
             self.metrics.served(index.version, index.bundle.version, index.size)
             log.info("serving index %s (model %s, %d sounds)", current, index.bundle.version, index.size)
             return True
+
+    def refresh_metadata(self) -> None:
+        """Read the served index's catalogue metadata again when half its maximum age has passed, so
+        that requests (which read it again past the whole age) do not wait for it."""
+        index = self._index
+        if index is not None:
+            index.metadata(max_age=CATALOGUE_MAX_AGE_S / 2)
 
     def embed_upload(self, index: SearchIndex, file: UploadFile | None) -> tuple[np.ndarray, np.ndarray]:
         """An uploaded clip's (z_a, φ_a): read, decoded and turned into a log-mel in the calling worker
