@@ -64,7 +64,10 @@ class Settings(BaseSettings):
         description="Run reindex jobs inside the service; false: a separate `audiotag worker` does.",
     )
     batch_max_size: int = Field(default=32, ge=1, description="Clips per inference batch at most.")
-    batch_max_wait_ms: float = Field(default=5.0, ge=0, description="How long a batch waits for more clips.")
+    batch_max_wait_ms: float = Field(
+        default=0.0, ge=0, description="How long a batch waits for more clips (0: clips that arrive while "
+        "the model runs share the next pass, none waits).",
+    )  # fmt: skip
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Largest accepted upload.")
     upload_max_duration_s: float = Field(default=300.0, gt=0, description="Longest accepted uploaded clip.")
     host: str = Field(default="127.0.0.1", description="Address `audiotag serve` listens on.")

@@ -8,8 +8,9 @@ filters) and over-fetches until it has `k` hits that pass, or has looked at the 
 selective filter still returns full pages. Filters and results read the indexed sounds' metadata
 held in memory (`SoundMeta`, one query when the index loads): no SQL round trip per search. It is
 read again when `versions.note_catalogue_change` was called (`audiotag delete` and `ingest` do: a
-stat per search), and at least every `CATALOGUE_MAX_AGE_S` for writers that do not say so (the
-service reads it again in the background before then: `metadata(max_age=…)` from its watcher).
+stat per search), and for writers that do not say so, when `catalogue_fingerprint` (counts of sounds,
+deletions and tags: cheap aggregate queries) changed, checked every `CATALOGUE_MAX_AGE_S` (the service
+checks in the background before then: `metadata(max_age=…)` from its watcher).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
-from index.catalogue.queries import SoundMeta, live_metadata
+from index.catalogue.queries import SoundMeta, catalogue_fingerprint, live_metadata
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.indexer import check_bundle
@@ -88,8 +89,9 @@ class SearchIndex:
     # --- the indexed sounds' metadata, in memory ----------------------------------------------
     def _read_catalogue(self) -> None:
         stamp = versions.catalogue_stamp(self.folder.parent)
+        fingerprint = catalogue_fingerprint(self.catalogue)
         self._meta: dict[int, SoundMeta] = live_metadata(self.catalogue, self._ids)
-        self._stamp, self._read_at = stamp, time.monotonic()
+        self._stamp, self._fingerprint, self._read_at = stamp, fingerprint, time.monotonic()
 
     def metadata_stale(self, max_age: float = CATALOGUE_MAX_AGE_S) -> bool:
         """Whether `metadata` would read the catalogue again: it changed, or was read too long ago."""
@@ -100,8 +102,12 @@ class SearchIndex:
         """Live indexed sounds by id; read again if stale (see the module's doc)."""
         if self.metadata_stale(max_age):
             with self._lock:
-                if self.metadata_stale(max_age):
+                if versions.catalogue_stamp(self.folder.parent) != self._stamp:
                     self._read_catalogue()
+                elif self.metadata_stale(max_age):  # only old: read again if the counts moved
+                    if catalogue_fingerprint(self.catalogue) != self._fingerprint:
+                        self._read_catalogue()
+                    self._read_at = time.monotonic()
         return self._meta
 
     @classmethod

@@ -1,9 +1,12 @@
 """Micro-batching of audio inference: concurrent requests share one forward pass.
 
-A request puts its clip's log-mel on a queue and awaits a future; one task takes the first waiting
-clip, gathers more for up to `max_wait_s` or until `max_batch`, and runs the encoder on them all in
-a worker thread (the event loop never computes). On a GPU this turns many small calls into one big
-one; on the CPU it costs at most `max_wait_s` of latency.
+A request puts its clip's log-mel on a queue and awaits a future; one task takes every clip waiting
+(up to `max_batch`), waits up to `max_wait_s` for more (default 0: a clip never waits for company, and
+the clips that arrive while the model runs share the next pass), and runs the encoder on them all in
+its own inference thread (the event loop never computes). One thread, always the same: torch's OpenMP
+team belongs to the thread that calls it, so a model run from the service's pool threads in turn grew
+a spinning team per thread (a 10 s clip's /tags took 2.1× its decode + log-mel + encoder alone; a 5 ms
+wait for company was the rest). On a GPU batching turns many small calls into one big one.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from starlette.concurrency import run_in_threadpool
 
 from model.bundle import Bundle
 
@@ -22,11 +25,12 @@ Embedding = tuple[np.ndarray, np.ndarray]  # z_a (V,), φ_a (F,), L2-normalised
 
 class Batcher:
     def __init__(
-        self, max_batch: int = 32, max_wait_s: float = 0.005, on_batch: Callable[[int], None] | None = None
+        self, max_batch: int = 32, max_wait_s: float = 0.0, on_batch: Callable[[int], None] | None = None
     ) -> None:
         self.max_batch, self.max_wait_s, self.on_batch = max_batch, max_wait_s, on_batch
         self.queue: asyncio.Queue[tuple[Bundle, np.ndarray, asyncio.Future]] = asyncio.Queue()
         self.task: asyncio.Task | None = None
+        self.inference = ThreadPoolExecutor(1, thread_name_prefix="inference")
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -34,6 +38,7 @@ class Batcher:
     async def stop(self) -> None:
         if self.task:
             self.task.cancel()
+        self.inference.shutdown(wait=False, cancel_futures=True)
 
     async def embed(self, bundle: Bundle, logmel: np.ndarray) -> Embedding:
         """One clip's (n_mels, T) log-mel → its embedding, computed in a batch with others."""
@@ -46,6 +51,11 @@ class Batcher:
             items = [await self.queue.get()]
             deadline = time.monotonic() + self.max_wait_s
             while len(items) < self.max_batch:
+                try:
+                    items.append(self.queue.get_nowait())  # every clip already waiting
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -61,7 +71,10 @@ class Batcher:
         if self.on_batch:
             self.on_batch(len(group))
         try:
-            z, phi = await run_in_threadpool(bundle.embed_logmels, [m for m, _ in group])
+            logmels = [m for m, _ in group]
+            z, phi = await asyncio.get_running_loop().run_in_executor(
+                self.inference, bundle.embed_logmels, logmels
+            )
         except Exception as err:  # every waiting request gets the error, none hangs
             for _, future in group:
                 if not future.done():

@@ -95,6 +95,17 @@ def live_metadata(catalogue: Catalogue, ids: list[int] | None = None) -> dict[in
     }
 
 
+def catalogue_fingerprint(catalogue: Catalogue) -> tuple:
+    """Counts that change when sounds or tags are added or deleted: a few aggregate queries, far
+    cheaper than `live_metadata` (an in-place edit that keeps them all is not seen)."""
+    with catalogue.session() as s:
+        sounds = s.execute(
+            select(func.count(Sound.id), func.max(Sound.id), func.count(Sound.deleted_at))
+        ).one()
+        links = s.scalar(select(func.count()).select_from(sound_tags))
+        return (*sounds, links)
+
+
 def catalogue_hashes(catalogue: Catalogue) -> frozenset[str]:
     """The content hashes of every sound in the catalogue (deleted ones too)."""
     with catalogue.session() as s:
