@@ -6,11 +6,13 @@ import os
 
 import typer
 
-from app.console import console
+from app.console import console, fail
+from app.processes import PortInUseError, run_processes
 from app.runtime import Runtime
 from app.settings import Settings
 
 WORKER_HEALTHCHECK_S = 60
+MAX_DEFAULT_WORKERS = 4  # each process holds its own model and index in memory
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -27,12 +29,20 @@ def serve_cmd(
     host: str | None = typer.Option(None, help="Listen address (env AUDIOTAG_HOST, default 127.0.0.1)."),
     port: int | None = typer.Option(None, min=1, max=65535, help="Port (env AUDIOTAG_PORT, default 8000)."),
     workers: int | None = typer.Option(
-        None, min=1, max=64, help="Server processes (env AUDIOTAG_SERVE_WORKERS, default 1)."
+        None,
+        min=1,
+        max=64,
+        help="Server processes (env AUDIOTAG_SERVE_WORKERS; default one per core, at most 4).",
     ),
 ) -> None:
     """Serve the API (/api/v1, docs at /api/v1/docs) with the published index."""
     rt: Runtime = ctx.obj
     serve(rt.settings, host, port, workers)
+
+
+def default_workers() -> int:
+    """One server process per CPU core this process may use, at most `MAX_DEFAULT_WORKERS`."""
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS))
 
 
 def serve(
@@ -44,15 +54,16 @@ def serve(
     from app.api.main import create_app
 
     s = settings
-    host, port, workers = host or s.host, port or s.port, workers or s.serve_workers
+    host, port, workers = host or s.host, port or s.port, workers or s.serve_workers or default_workers()
     console.print(f"audiotag is at http://{host}:{port}/ (API docs: http://{host}:{port}/api/v1/docs)")
     if workers == 1:
         uvicorn.run(create_app(s), host=host, port=port, log_level="info", access_log=s.access_log)
         return
     # Each process builds its own app (index, batcher, swap watcher) from the environment. Loading
     # the model takes seconds on a busy machine: uvicorn's 5 s default would kill starting workers.
+    # Each process listens on its own socket (app/processes.py).
     os.environ.update(settings_env(s))
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.api.main:create_app",
         factory=True,
         workers=workers,
@@ -62,6 +73,10 @@ def serve(
         access_log=s.access_log,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
+    try:
+        run_processes(config)
+    except PortInUseError as err:
+        fail(str(err))
 
 
 def register(app: typer.Typer) -> None:

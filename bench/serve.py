@@ -33,6 +33,7 @@ import numpy as np
 from sqlalchemy import func, insert, select
 
 from app.api.uploads import decode_upload
+from app.cli_serve import default_workers
 from bench.index import clustered
 from bench.report import markdown_table, show, write_section
 from bench.signals import tone, write_audio
@@ -106,8 +107,8 @@ def pad_catalogue(data: Path, n: int) -> None:
     cat.close()
 
 
-def synthetic_index(data: Path, bundle: Bundle, seed: int = 1) -> str:
-    """Publish an index of every catalogue sound with clustered synthetic vectors; its version."""
+def synthetic_index(data: Path, bundle: Bundle, seed: int = 1, publish: bool = True) -> str:
+    """Write (and publish) an index of every catalogue sound with clustered synthetic vectors; its version."""
     cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
     with cat.session() as s:
         ids = np.array(s.scalars(select(Sound.id).order_by(Sound.id)).all(), np.int64)
@@ -136,7 +137,8 @@ def synthetic_index(data: Path, bundle: Bundle, seed: int = 1) -> str:
         "synthetic": True,
     }
     versions.commit_version(root, staging, version, manifest)
-    versions.publish(root, version)
+    if publish:
+        versions.publish(root, version)
     return version
 
 
@@ -258,24 +260,33 @@ def ready_versions(ready_url: str) -> tuple[int, str | None]:
 def hot_swap(
     data: Path, bundle: Bundle, urls: dict[str, str], workers: int, seconds: float, tmp: Path
 ) -> dict:
-    """32 connections of /search for `seconds` while a new index version is built and published:
-    failed requests, and how many workers answered /ready with the new version before the load ended."""
+    """32 connections of /search for `seconds` while a new index version (built before) is published,
+    as a reindex job does: failed requests, and how long after the publish every worker answered
+    /ready with it (each worker's pid is in /ready; fresh connections reach them all)."""
+    new = synthetic_index(data, bundle, seed=7, publish=False)
     load: dict = {}
-    runner = threading.Thread(
-        target=lambda: load.update(wrk_load(urls["search"], "search", 32, seconds, tmp))
-    )
+    search = urls["search"]
+    runner = threading.Thread(target=lambda: load.update(wrk_load(search, "search", 32, seconds, tmp)))
     runner.start()
-    time.sleep(1.0)
-    new = synthetic_index(data, bundle, seed=7)
+    time.sleep(min(2.0, seconds / 4))
+    versions.publish(data / "indices", new)
+    published = time.monotonic()
     latest: dict[int, str | None] = {}
-    while runner.is_alive():
+    while time.monotonic() < published + seconds + 60:
         pid, version = ready_versions(urls["ready"])
         latest[pid] = version
         if len(latest) >= workers and all(v == new for v in latest.values()):
             break
         time.sleep(0.05)
+    swapped_after = time.monotonic() - published
+    during_load = runner.is_alive()
     runner.join()
-    return {**load, "swapped": sum(v == new for v in latest.values()), "seen": len(latest)}
+    return {
+        **load,
+        "swapped": sum(v == new for v in latest.values()),
+        "swapped_after_s": swapped_after,
+        "during_load": during_load,
+    }
 
 
 def main() -> None:
@@ -320,7 +331,7 @@ def main() -> None:
             "tags": f"{base}/tags",
             "ready": f"{base}/ready",
         }
-        workers = args.workers or int(os.environ.get("AUDIOTAG_SERVE_WORKERS", "1"))
+        workers = args.workers or int(os.environ.get("AUDIOTAG_SERVE_WORKERS", "0")) or default_workers()
         runs: dict[str, dict[int, dict]] = {}
         try:
             for method in ("ping", "health", "search", "tags"):
@@ -373,7 +384,7 @@ def goal_rows(runs: dict, floor_tags: float, swap: dict, workers: int) -> list[l
     yes = {True: "yes", False: "**no**"}
     return [
         ["/search p50, 1 connection", f"{search1['p50']:.2f} ms", f"bare route {bare1['p50']:.2f} ms",
-         f"+{over:.2f} ms", f"≤ +{GOAL_SEARCH_OVER_BARE_MS} ms", yes[over <= GOAL_SEARCH_OVER_BARE_MS]],
+         f"{over:+.2f} ms", f"≤ +{GOAL_SEARCH_OVER_BARE_MS} ms", yes[over <= GOAL_SEARCH_OVER_BARE_MS]],
         ["/search, 32 connections", f"{search32['rps']:,.0f} req/s, p99 {search32['p99']:.1f} ms",
          f"bare route {bare32['rps']:,.0f} req/s", f"{ratio:.3f}×",
          f"≥ {GOAL_SEARCH_RPS_RATIO}×, p99 ≤ {GOAL_SEARCH_P99_MS:.0f} ms",
@@ -382,11 +393,14 @@ def goal_rows(runs: dict, floor_tags: float, swap: dict, workers: int) -> list[l
          f"decode + log-mel + encoder {floor_tags:.1f} ms", f"{tags_p50 / floor_tags:.2f}×",
          f"≤ {GOAL_TAGS_RATIO}×", yes[tags_p50 <= GOAL_TAGS_RATIO * floor_tags]],
         ["middleware: /health p50 over the bare route", f"{runs['health'][1]['p50']:.2f} ms",
-         f"bare route {bare1['p50']:.2f} ms", f"+{middleware:.2f} ms", f"< {GOAL_MIDDLEWARE_MS} ms",
+         f"bare route {bare1['p50']:.2f} ms", f"{middleware:+.2f} ms", f"< {GOAL_MIDDLEWARE_MS} ms",
          yes[middleware < GOAL_MIDDLEWARE_MS]],
         [f"hot swap under 32 connections, {workers} worker(s)",
-         f"{swap['errors']} failed of {swap['n']:,}; {swap['swapped']} of {workers} workers swapped",
-         "–", "–", "0 failed, every worker", yes[swap["errors"] == 0 and swap["swapped"] == workers]],
+         f"{swap['errors']} failed of {swap['n']:,}; {swap['swapped']} of {workers} workers swapped "
+         f"{swap['swapped_after_s']:.1f} s after the publish"
+         + ("" if swap["during_load"] else " (after the load ended)"),
+         "–", "–", "0 failed, every worker",
+         yes[swap["errors"] == 0 and swap["swapped"] == workers and swap["during_load"]]],
     ]  # fmt: skip
 
 

@@ -150,6 +150,7 @@ def running_server(data: Path, **env: str) -> Iterator[str]:
         "AUDIOTAG_DATA_DIR": str(data),
         "AUDIOTAG_DEVICE": "cpu",
         "AUDIOTAG_RATE_LIMIT_PER_MINUTE": "0",
+        "AUDIOTAG_SERVE_WORKERS": "1",  # tests of several processes say so
         **{f"AUDIOTAG_{k.upper()}": v for k, v in env.items()},
     }
     # stdout to a file, not a pipe: a pipe nobody reads fills up and blocks the server

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import make_corpus, run_cli, table_value, write_jsonl
 
 
@@ -78,12 +80,45 @@ def test_serve_runs_one_app_or_several_worker_processes(monkeypatch, tmp_path: P
 
     calls: list[tuple[tuple, dict]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.setattr(
+        cli_serve, "run_processes", lambda config: calls.append(((config.app,), vars(config)))
+    )
     monkeypatch.setenv("AUDIOTAG_DATA_DIR", "restored after the test")  # serve() writes it
     settings = Settings(data_dir=tmp_path / "d", port=8123)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})  # one core: one process by default
     cli_serve.serve(settings)  # what `audiotag demo` calls at its end
     (app,), kw = calls[-1]
     assert app.title == "audiotag" and kw["port"] == 8123 and "workers" not in kw
+    assert kw["access_log"] is False  # /metrics counts requests; a log line each costs a seventh
     cli_serve.serve(settings, workers=3)
     (target,), kw = calls[-1]
     assert target == "app.api.main:create_app" and kw["factory"] and kw["workers"] == 3
+    assert kw["access_log"] is False
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    cli_serve.serve(settings)
+    assert calls[-1][1]["workers"] == cli_serve.MAX_DEFAULT_WORKERS  # one per core, at most 4
     assert os.environ["AUDIOTAG_DATA_DIR"] == str(tmp_path / "d")  # the processes get the settings
+
+
+def test_server_processes_each_listen_on_their_own_socket_of_one_port() -> None:
+    import socket
+
+    from app.processes import PortInUseError, check_port_free, own_socket
+
+    first = own_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    second = own_socket("127.0.0.1", port)  # SO_REUSEPORT: the kernel spreads connections over both
+    try:
+        first.listen()
+        second.listen()
+        with pytest.raises(PortInUseError, match=f"cannot listen on 127.0.0.1:{port}"):
+            check_port_free("127.0.0.1", port)  # a second `audiotag serve` there is refused
+    finally:
+        first.close()
+        second.close()
+    check_port_free("127.0.0.1", port)
+    with socket.socket() as plain:
+        plain.bind(("127.0.0.1", 0))
+        plain.listen()
+        with pytest.raises(PortInUseError):
+            check_port_free("127.0.0.1", plain.getsockname()[1])
