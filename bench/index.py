@@ -43,22 +43,41 @@ def clustered(n: int, dim: int, seed: int = 0, centres: int = 2000) -> np.ndarra
 
 
 def end_to_end(data_dir: Path, workers: int) -> list[list[str]]:
-    """Cold and warm index builds of the catalogue in data_dir, in a scratch copy."""
+    """Cold and warm index builds of the catalogue in data_dir, in a scratch copy, and their floor:
+    the encoder alone over the same cached log-mels (decode and disk already done)."""
     rows = []
     bundle = Bundle(latest_bundle(data_dir / "bundles"), "auto")
     with tempfile.TemporaryDirectory() as tmp:
         cache_dir = Path(tmp) / "cache"
         catalogue = Catalogue(f"sqlite:///{data_dir / 'catalogue.db'}")
+        runs = []
         for label in ("cold: empty feature cache", "warm: features cached"):
             corpus = Corpus(catalogue, FeatureCache(cache_dir, FeatureConfig()), workers=workers)
             start = time.perf_counter()
             version, t = build_version(bundle, corpus, Path(tmp) / "indices", IndexOptions(shard_size=256))
             versions.publish(Path(tmp) / "indices", version)
-            wall = time.perf_counter() - start
-            rows.append([label, f"{t['audio_seconds'] / 60:.1f} min", f"{wall:.1f} s", f"{t['read_s']:.1f} s",
-                         f"{t['embed_s']:.1f} s", f"{t['build_s']:.2f} s",
-                         f"{t['audio_seconds'] / wall:,.0f}×"])  # fmt: skip
+            runs.append((label, time.perf_counter() - start, t))
+        audio = runs[0][2]["audio_seconds"]
+        encoder_s, patches = encoder_alone(bundle, FeatureCache(cache_dir, FeatureConfig()))
+        for label, wall, t in runs:
+            rows.append([label, f"{audio / 60:.1f} min", f"{wall:.1f} s", f"{t['read_s']:.1f} s",
+                         f"{t['embed_s']:.1f} s", f"{t['build_s']:.2f} s", f"{audio / wall:,.0f}×",
+                         f"{encoder_s / wall:.2f}×"])  # fmt: skip
+        rows.append(["floor: the encoder alone on cached log-mels", f"{audio / 60:.1f} min",
+                     f"{encoder_s:.1f} s", "–", f"{encoder_s:.1f} s ({patches / encoder_s:,.0f} patches/s)",
+                     "–", f"{audio / encoder_s:,.0f}×", "1.00×"])  # fmt: skip
     return rows
+
+
+def encoder_alone(bundle: Bundle, cache: FeatureCache, chunk: int = 256) -> tuple[float, int]:
+    """(seconds, patches) of the encoder over every cached log-mel, read into memory first."""
+    logmels = [cache.get(h) for h in cache.index]
+    patches = sum(max(1, m.shape[1] // bundle.config.patch_frames) for m in logmels)
+    bundle.embed_logmels(logmels[:8])  # warm-up
+    start = time.perf_counter()
+    for i in range(0, len(logmels), chunk):
+        bundle.embed_logmels(logmels[i : i + chunk])
+    return time.perf_counter() - start, patches
 
 
 def latency(index: faiss.Index, queries: np.ndarray, k: int = 10) -> tuple[float, float, float]:
@@ -122,7 +141,8 @@ def main() -> None:
         and (args.data_dir / "catalogue.db").is_file()
         and latest_bundle(args.data_dir / "bundles")
     ):
-        cols = ["run", "audio", "wall", "read + decode", "embed", "FAISS build", "real time"]
+        cols = ["run", "audio", "wall", "read + decode", "embed", "FAISS build", "real time",
+                "encoder-alone rate ×"]  # fmt: skip
         rows = end_to_end(args.data_dir, args.workers)
         show("indexing, decode → published index", cols, rows)
         sections.append(
@@ -130,7 +150,9 @@ def main() -> None:
             + markdown_table(cols, rows)
             + "\n\nReal time = seconds of audio "
             "indexed per wall-clock second, from the catalogue to a published version (Flat), the default "
-            f"bundle on the CPU, {args.workers} decoding processes."
+            f"bundle on the CPU, {args.workers} decoding processes. The last column is each run's rate over "
+            "the same run's floor, the encoder alone over the cached log-mels (the issue's goal for a cold "
+            "build: ≥ 0.8×). Decoding and embedding run one after the other."
         )
     cols = [
         "dim",

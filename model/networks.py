@@ -37,8 +37,10 @@ def random_bytes_like(x: torch.Tensor) -> torch.Tensor:
     n = x.numel()
     words = torch.empty(-(-n // 8), dtype=torch.int64, device=x.device).random_(-(2**63), None)
     flat = words.view(torch.uint8)[:n]
-    dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
-    return torch.as_strided(flat, x.shape, x.stride()) if dense else flat.view(x.shape)
+    if not x.is_contiguous(memory_format=torch.channels_last) or x.dim() != 4:
+        return flat.view(x.shape)
+    n_, c, h, w = x.shape
+    return flat.view(n_, h, w, c).permute(0, 3, 1, 2)  # channels-last, as x
 
 
 def _down(c_in: int, c_out: int, p: float) -> nn.Sequential:
