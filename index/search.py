@@ -27,34 +27,15 @@ from index.catalogue.db import Catalogue
 from index.catalogue.queries import SoundMeta, catalogue_fingerprint, live_metadata
 from index.centres import Centres, centred
 from index.contexts import TagContexts
+from index.filters import FilterArrays, Filters
 from index.indexer import check_bundle
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
 from model.bundle import Bundle, TagEmbedding
 from model.tags import normalise_tags
 
 FIRST_FETCH_FACTOR = 3
+SELECTIVE = 0.2  # a filter that admits at most this share of the index is searched among its sounds
 CATALOGUE_MAX_AGE_S = 60.0
-
-
-@dataclass(frozen=True)
-class Filters:
-    license: str | None = None  # a case-insensitive part of the licence: "cc0", "by-sa", "gpl"
-    min_duration: float | None = None  # seconds
-    max_duration: float | None = None
-    tag: str | None = None  # one of the sound's own tags, case-insensitive
-
-    @property
-    def empty(self) -> bool:
-        return self == Filters()
-
-    def admit(self, sound: SoundMeta) -> bool:
-        if self.license and self.license.lower() not in (sound.license or "").lower():
-            return False
-        if self.min_duration is not None and sound.duration < self.min_duration:
-            return False
-        if self.max_duration is not None and sound.duration > self.max_duration:
-            return False
-        return not self.tag or self.tag.strip().lower() in {t.lower() for t in sound.tag_names}
 
 
 @dataclass(frozen=True)
@@ -79,6 +60,7 @@ class SearchIndex:
         self.bundle, self.catalogue = bundle, catalogue
         self.audio = vector_index.read(self.folder / versions.AUDIO, nprobe, ef_search)
         self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
+        self._among = {"audio": vector_index.AllowedSearch(self.audio)}  # φ_a: filtered text searches
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
         self.contexts = TagContexts.load(self.folder, bundle.config.word_dim)
         self.scorer = Scorer(bundle, self.centres, self.contexts)
@@ -90,7 +72,8 @@ class SearchIndex:
     def _read_catalogue(self) -> None:
         stamp = versions.catalogue_stamp(self.folder.parent)
         fingerprint = catalogue_fingerprint(self.catalogue)
-        self._meta: dict[int, SoundMeta] = live_metadata(self.catalogue, self._ids)
+        meta = live_metadata(self.catalogue, self._ids)
+        self._meta, self._arrays = meta, FilterArrays(meta)  # swapped together, one reference each
         self._stamp, self._fingerprint, self._read_at = stamp, fingerprint, time.monotonic()
 
     def metadata_stale(self, max_age: float = CATALOGUE_MAX_AGE_S) -> bool:
@@ -138,9 +121,18 @@ class SearchIndex:
         exclude: frozenset[int] = frozenset(),
     ) -> list[Hit]:
         """Nearest sounds to a (D,) vector in `space` ("audio": φ_a, "similar": z_a), already centred
-        like the index."""
+        like the index. A selective filter is searched among the sounds it admits (exact, FAISS ID
+        selector); otherwise hits are over-fetched and filtered until the page is full."""
         index = self.audio if space == "audio" else self.similar
         want = offset + k
+        among = self._among.get(space)
+        if not filters.empty and among is not None and among.available:
+            self.metadata()
+            allowed = self._arrays.select(filters)
+            allowed = allowed[~np.isin(allowed, list(exclude))] if exclude else allowed
+            if len(allowed) <= SELECTIVE * index.ntotal:
+                scores, ids = among.search(vector, want, allowed)
+                return [Hit(int(i), float(s)) for i, s in zip(ids, scores, strict=True)][offset:want]
         fetch = want * FIRST_FETCH_FACTOR + len(exclude)
         while True:
             scores, ids = vector_index.search(index, vector[None, :], fetch)
@@ -149,8 +141,8 @@ class SearchIndex:
                 for i, s in zip(ids[0], scores[0], strict=True)
                 if i >= 0 and i not in exclude
             ]
-            allowed = self._allowed([i for i, _ in found], filters)
-            hits = [Hit(i, s) for i, s in found if i in allowed]
+            allowed_ids = self._allowed([i for i, _ in found], filters)
+            hits = [Hit(i, s) for i, s in found if i in allowed_ids]
             if len(hits) >= want or fetch >= index.ntotal:
                 return hits[offset:want]
             fetch = min(fetch * 4, index.ntotal)

@@ -85,7 +85,9 @@ def set_search_params(index: faiss.Index, nprobe: int = 16, ef_search: int = 64)
         inner.hnsw.efSearch = ef_search
 
 
-def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def search(
+    index: faiss.Index, queries: np.ndarray, k: int, params: faiss.SearchParameters | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(Q, D) → scores (Q, k) and ids (Q, k); missing hits have id -1.
 
     One query runs on the calling thread alone: FAISS shares work out by query, so an OpenMP team
@@ -98,13 +100,53 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
         return np.full((q, 1), -np.inf, np.float32), np.full((q, 1), -1, np.int64)
     queries = np.ascontiguousarray(queries, np.float32)
     if len(queries) > 1:
-        return index.search(queries, k)
+        return index.search(queries, k, params=params)
     team = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
-        return index.search(queries, k)
+        return index.search(queries, k, params=params)
     finally:
         faiss.omp_set_num_threads(team)
+
+
+def flat_storage(index: faiss.Index) -> faiss.IndexFlat | None:
+    """The exact vectors inside an IDMap2 around Flat or HNSW…Flat (internal ids), else None."""
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    if isinstance(inner, faiss.IndexFlat):
+        return inner
+    storage = getattr(inner, "storage", None)
+    storage = faiss.downcast_index(storage) if storage is not None else None
+    return storage if isinstance(storage, faiss.IndexFlat) else None
+
+
+class AllowedSearch:
+    """Exact search among a subset of an index's sounds: a FAISS ID selector over the flat vectors
+    of a Flat or HNSW index. Pushing a selective filter into HNSW's graph walk loses most hits (at 1 %
+    of 100k sounds allowed, recall@10 0.1 on clustered vectors); scanning the flat vectors with the
+    selector is exact and takes about a millisecond at 100k."""
+
+    def __init__(self, index: faiss.Index) -> None:
+        self.storage = flat_storage(index)
+        id_map = faiss.vector_to_array(index.id_map) if isinstance(index, faiss.IndexIDMap2) else None
+        self.external = id_map if id_map is not None else np.arange(index.ntotal, dtype=np.int64)
+        self.order = np.argsort(self.external, kind="stable")  # internal positions by external id
+
+    @property
+    def available(self) -> bool:
+        return self.storage is not None
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """query (D,), allowed external ids (sorted or not) → scores (≤ k,) and external ids, best first."""
+        at = np.searchsorted(self.external, allowed, sorter=self.order)
+        at = np.clip(at, 0, max(len(self.order) - 1, 0))
+        internal = self.order[at][self.external[self.order[at]] == allowed] if len(self.order) else at[:0]
+        if not len(internal):
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        internal = np.ascontiguousarray(internal, np.int64)
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(len(internal), faiss.swig_ptr(internal)))
+        scores, found = search(self.storage, query[None, :], min(k, len(internal)), params)
+        keep = found[0] >= 0
+        return scores[0][keep], self.external[found[0][keep]]
 
 
 def write(index: faiss.Index, path: Path) -> None:

@@ -313,3 +313,33 @@ def test_a_build_lists_the_sounds_that_do_not_decode(data: Path) -> None:
     _, timings = build_version(bundle, fresh, data / "indices")
     assert timings["undecodable"] == 1
     assert timings["undecodable_examples"][0].startswith(f"{uid}: ")
+
+
+def test_selective_filters_search_exactly_among_the_sounds_they_admit(data: Path, monkeypatch) -> None:
+    from index import search as search_module
+    from index.filters import FilterArrays
+
+    cat, bundle, corpus = _open(data)
+    version, _ = build_version(bundle, corpus, data / "indices", IndexOptions(factory="HNSW32"))
+    versions.publish(data / "indices", version)
+    index = SearchIndex.open_current(data / "indices", bundle, cat)
+    meta = index.metadata()
+    arrays = FilterArrays(meta)
+    filters = [
+        Filters(tag="door"), Filters(tag="DOOR "), Filters(min_duration=2.95), Filters(max_duration=1.5),
+        Filters(license="cc"), Filters(license="gpl"), Filters(tag="rain", license="cc", max_duration=2.5),
+    ]  # fmt: skip
+    query = index.scorer.query_vectors([["rain"]])[0]
+    stored = {i: index.audio.reconstruct(i) for i in meta}
+    for f in filters:
+        admitted = sorted(i for i, m in meta.items() if f.admit(m))
+        assert arrays.select(f).tolist() == admitted, f  # vectorised = one at a time
+        hits = index._nearest(query, k=5, filters=f)
+        best = sorted((float(stored[i] @ query) for i in admitted), reverse=True)[:5]
+        assert {h.sound_id for h in hits} <= set(admitted), f
+        # exact among the admitted, HNSW or not (scores compared, so ties between sounds do not matter)
+        assert [h.score for h in hits] == pytest.approx(best, abs=1e-5), f
+    # a filter that admits most sounds over-fetches instead, with the same answer
+    monkeypatch.setattr(search_module, "SELECTIVE", 0.0)
+    for f in filters[:3]:
+        assert {h.sound_id for h in index._nearest(query, k=3, filters=f)} <= set(arrays.select(f).tolist())
