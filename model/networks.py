@@ -33,7 +33,9 @@ class FastDropout(nn.Module):
 
 
 def random_bytes_like(x: torch.Tensor) -> torch.Tensor:
-    """Uniform random uint8 of x's shape and, where x is dense, its memory layout."""
+    """Uniform random uint8 of x's shape and, where x is channels-last, its memory layout."""
+    if torch.compiler.is_compiling():  # inductor cannot alias a dtype view: bytes drawn one by one
+        return torch.empty_like(x, dtype=torch.uint8).random_(0, 256)
     n = x.numel()
     words = torch.empty(-(-n // 8), dtype=torch.int64, device=x.device).random_(-(2**63), None)
     flat = words.view(torch.uint8)[:n]
