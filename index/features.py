@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
-from model.analysis import analyse_many
+from model.analysis import analyse_many, why_not_usable
 from model.audio import AudioLimits
 from model.cache import FeatureCache
 
@@ -27,10 +27,9 @@ def build_features(
     for row, res in tqdm(
         zip(todo, results, strict=True), total=len(todo), desc="features", disable=not progress
     ):
-        if res.error:
-            failed.append((row.uid, res.error))
-        elif res.content_hash != row.content_hash:
-            failed.append((row.uid, "the file changed since it was ingested: ingest it again"))
+        reason = why_not_usable(res, row.content_hash)
+        if reason:
+            failed.append((row.uid, reason))
         else:
             cache.add(row.content_hash, res.logmel)
             done += 1

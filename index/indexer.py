@@ -32,6 +32,7 @@ from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.features import build_features
 from index.scoring import single_word_tags
+from model.analysis import analyse_many, why_not_usable
 from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.cache import FeatureCache
@@ -105,6 +106,33 @@ def read_live(corpus: Corpus, report: Report = _quiet) -> Rows:
     )
 
 
+@dataclass
+class Plan:
+    """Every live sound a build indexes, in id order, before anything is decoded."""
+
+    ids: np.ndarray  # (N,) int64, ascending
+    hashes: list[str]
+    paths: list[str]
+    uids: list[str]
+    durations: np.ndarray  # (N,) seconds
+
+
+def live_plan(catalogue: Catalogue) -> Plan:
+    with catalogue.session() as s:
+        rows = s.execute(
+            select(Sound.id, Sound.content_hash, Sound.file_path, Sound.uid, Sound.duration)
+            .where(Sound.deleted_at.is_(None))
+            .order_by(Sound.id)
+        ).all()
+    return Plan(
+        np.array([r.id for r in rows], np.int64),
+        [r.content_hash for r in rows],
+        [r.file_path for r in rows],
+        [r.uid for r in rows],
+        np.array([r.duration for r in rows], np.float64),
+    )
+
+
 # --- embed and write ---------------------------------------------------------------------------
 def embed_rows(bundle: Bundle, cache: FeatureCache, hashes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Content hashes → L2-normalised z_a (n, V) and φ_a (n, F)."""
@@ -116,7 +144,7 @@ def embed_rows(bundle: Bundle, cache: FeatureCache, hashes: list[str]) -> tuple[
     return bundle.embed_logmels([cache.get(h) for h in hashes])
 
 
-def build_key(bundle: Bundle, options: IndexOptions, rows: Rows) -> str:
+def build_key(bundle: Bundle, options: IndexOptions, rows: Rows | Plan) -> str:
     h = hashlib.sha1(f"{bundle.version}|{options.shard_size}".encode())
     h.update(rows.ids.tobytes())
     h.update("".join(rows.hashes).encode())
@@ -124,32 +152,74 @@ def build_key(bundle: Bundle, options: IndexOptions, rows: Rows) -> str:
 
 
 def embed_shards(
-    bundle: Bundle, cache: FeatureCache, rows: Rows, work: Path, shard_size: int, report: Report
+    bundle: Bundle, corpus: Corpus, plan: Plan, work: Path, shard_size: int, report: Report
 ) -> tuple[list[Path], int]:
-    """Write shard-00000.npz … (ids, z_a, phi_a); shards already there are kept. (paths, reused)."""
+    """Write shard-00000.npz … (ids, z_a, phi_a, and the sounds left out with why); shards already
+    there are kept. (paths, reused).
+
+    Decoding overlaps embedding: worker processes decode the clips the feature cache lacks, ahead of
+    the shard being embedded here (model.analysis.analyse_many keeps a bounded number in flight), and
+    each shard's features are flushed to the cache before its vectors are written."""
     work.mkdir(parents=True, exist_ok=True)
-    n_shards = max(1, -(-len(rows.ids) // shard_size))
-    paths, reused = [], 0
-    for k in range(n_shards):
-        path = work / f"shard-{k:05d}.npz"
-        paths.append(path)
+    n_shards = max(1, -(-len(plan.ids) // shard_size))
+    paths = [work / f"shard-{k:05d}.npz" for k in range(n_shards)]
+    spans = [range(k * shard_size, min((k + 1) * shard_size, len(plan.ids))) for k in range(n_shards)]
+    scheduled, wanted = [], set()  # positions to decode: the first sound of each content not cached
+    for k, span in enumerate(spans):
+        if paths[k].exists():
+            continue
+        for i in span:
+            if plan.hashes[i] not in corpus.cache and plan.hashes[i] not in wanted:
+                wanted.add(plan.hashes[i])
+                scheduled.append(i)
+    decoded = zip(
+        scheduled,
+        analyse_many([plan.paths[i] for i in scheduled], corpus.limits, corpus.cache.config, corpus.workers),
+        strict=True,
+    )
+    todo, why = set(scheduled), {}  # why: content hash → the reason it was left out
+    reused = 0
+    for k, (path, span) in enumerate(zip(paths, spans, strict=True)):
         if path.exists():
             reused += 1
             continue
-        part = slice(k * shard_size, (k + 1) * shard_size)
-        z, phi = embed_rows(bundle, cache, rows.hashes[part])
-        shard = {"ids": rows.ids[part], "z_a": z, "phi_a": phi}
+        for i in span:
+            if i in todo:
+                j, res = next(decoded)
+                assert i == j, "decoded out of order"
+                reason = why_not_usable(res, plan.hashes[i])
+                if reason:
+                    why[plan.hashes[i]] = reason
+                else:
+                    corpus.cache.add(plan.hashes[i], res.logmel)
+        left_out = [(plan.uids[i], why[plan.hashes[i]]) for i in span if plan.hashes[i] in why]
+        corpus.cache.flush()
+        keep = [i for i in span if plan.hashes[i] in corpus.cache]
+        z, phi = embed_rows(bundle, corpus.cache, [plan.hashes[i] for i in keep])
+        shard = {
+            "ids": plan.ids[keep], "z_a": z, "phi_a": phi,
+            "left_out_uids": np.array([u for u, _ in left_out], dtype=str),
+            "left_out_reasons": np.array([r for _, r in left_out], dtype=str),
+        }  # fmt: skip
         write_atomic(path, lambda f, shard=shard: np.savez(f, **shard))
-        report(0.05 + 0.85 * (k + 1) / n_shards, f"embedded shard {k + 1}/{n_shards}")
+        report(0.05 + 0.85 * (k + 1) / n_shards, f"decoded and embedded shard {k + 1}/{n_shards}")
     return paths, reused
 
 
-def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """(ids, z_a, φ_a, [(uid, reason) of the sounds left out]) of every shard, in order."""
     parts = [np.load(p) for p in paths]
+    left_out = [
+        (str(u), str(r))
+        for p in parts
+        if "left_out_uids" in p
+        for u, r in zip(p["left_out_uids"], p["left_out_reasons"], strict=True)
+    ]
     return (
         np.concatenate([p["ids"] for p in parts]),
         np.concatenate([p["z_a"] for p in parts]),
         np.concatenate([p["phi_a"] for p in parts]),
+        left_out,
     )
 
 
@@ -198,14 +268,17 @@ def build_version(
     """Embed every live sound and write a complete index version (not published). (version, timings)."""
     t0 = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
-    rows = read_live(corpus, report)
+    plan = live_plan(corpus.catalogue)
+    report(0.02, f"{len(plan.ids)} sounds to index")
     t_read = time.perf_counter()
-    key = build_key(bundle, options, rows)
+    key = build_key(bundle, options, plan)
     with _exclusive(root / ".locks" / f"build-{key}"):  # an identical build running elsewhere finishes first
         work = root / f".build-{key}"
-        shards, reused = embed_shards(bundle, corpus.cache, rows, work, options.shard_size, report)
+        shards, reused = embed_shards(bundle, corpus, plan, work, options.shard_size, report)
         t_embed = time.perf_counter()
-        ids, z, phi = load_shards(shards)
+        ids, z, phi, left_out = load_shards(shards)
+        seconds = float(plan.durations[np.isin(plan.ids, ids)].sum())
+        rows = Rows(ids, [], seconds, left_out)
         contexts = tag_contexts(bundle, corpus.catalogue)
         phi_w = contexts.centre
         if phi_w is None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -27,6 +29,15 @@ class Analysis:
     logmel: np.ndarray | None = None  # (n_mels, T) float32
     error: str | None = None  # why the file was rejected
     error_code: str | None = None
+
+
+def why_not_usable(result: Analysis, expected_hash: str) -> str | None:
+    """Why a catalogue sound's analysis cannot fill the feature cache, or None when it can."""
+    if result.error:
+        return result.error
+    if result.content_hash != expected_hash:
+        return "the file changed since it was ingested: ingest it again"
+    return None
 
 
 def file_hash(path: Path) -> str:
@@ -65,15 +76,33 @@ def init_worker() -> None:
     os.close(devnull)
 
 
+CHUNK = 4  # files per task sent to a worker process
+AHEAD_PER_WORKER = 16  # tasks in flight per worker: how far decoding runs ahead of the consumer
+
+
+def analyse_chunk(paths: list[str], limits: AudioLimits, cfg: FeatureConfig) -> list[Analysis]:
+    return [analyse_file(p, limits, cfg) for p in paths]
+
+
 def analyse_many(
     paths: list[str], limits: AudioLimits, cfg: FeatureConfig, workers: int
 ) -> Iterator[Analysis]:
-    """Analyse files in order, in `workers` processes (in this one for a single worker or a few files)."""
-    fn = partial(analyse_file, limits=limits, cfg=cfg)
+    """Analyse files in order, in `workers` processes (in this one for a single worker or a few
+    files). The processes work ahead of the consumer by at most `AHEAD_PER_WORKER` tasks each, so a
+    consumer that does its own work on each result (the indexer embeds) overlaps with the decoding
+    and memory stays bounded however many files there are."""
     if workers <= 1 or len(paths) < 8:
-        yield from map(fn, paths)
+        yield from (analyse_file(p, limits, cfg) for p in paths)
         return
+    chunks = iter([paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)])
+    fn = partial(analyse_chunk, limits=limits, cfg=cfg)
     # spawn: forked children of a process that already ran torch threads can deadlock; the workers
     # import only numpy, soundfile and soxr, so they start in a fraction of a second
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker) as pool:
-        yield from pool.map(fn, paths, chunksize=4)
+        pending = deque(pool.submit(fn, c) for c in islice(chunks, AHEAD_PER_WORKER * workers))
+        while pending:
+            done = pending.popleft().result()
+            following = next(chunks, None)
+            if following is not None:
+                pending.append(pool.submit(fn, following))
+            yield from done
