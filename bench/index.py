@@ -23,7 +23,9 @@ import numpy as np
 from bench.report import markdown_table, show, write_section
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
+from index.features import build_features
 from index.indexer import Corpus, IndexOptions, build_version
+from model.audio import AudioLimits
 from model.bundle import Bundle, latest_bundle
 from model.cache import FeatureCache
 from model.features import FeatureConfig
@@ -59,6 +61,10 @@ def end_to_end(data_dir: Path, workers: int) -> list[list[str]]:
             runs.append((label, time.perf_counter() - start, t))
         audio = runs[0][2]["audio_seconds"]
         encoder_s, patches = encoder_alone(bundle, FeatureCache(cache_dir, FeatureConfig()))
+        start = time.perf_counter()  # decoding alone, into an empty cache
+        empty = FeatureCache(Path(tmp) / "decode-only", FeatureConfig())
+        build_features(catalogue, empty, AudioLimits(), workers, progress=False)
+        decode_s = time.perf_counter() - start
         for label, wall, t in runs:
             rows.append([label, f"{audio / 60:.1f} min", f"{wall:.1f} s", f"{t['read_s']:.1f} s",
                          f"{t['embed_s']:.1f} s", f"{t['build_s']:.2f} s", f"{audio / wall:,.0f}×",
@@ -66,6 +72,9 @@ def end_to_end(data_dir: Path, workers: int) -> list[list[str]]:
         rows.append(["floor: the encoder alone on cached log-mels", f"{audio / 60:.1f} min",
                      f"{encoder_s:.1f} s", "–", f"{encoder_s:.1f} s ({patches / encoder_s:,.0f} patches/s)",
                      "–", f"{audio / encoder_s:,.0f}×", "1.00×"])  # fmt: skip
+        rows.append([f"decoding alone ({workers} processes)", f"{audio / 60:.1f} min", f"{decode_s:.1f} s",
+                     "–", f"{decode_s:.1f} s", "–", f"{audio / decode_s:,.0f}×",
+                     f"{encoder_s / decode_s:.2f}×"])  # fmt: skip
     return rows
 
 
@@ -141,7 +150,7 @@ def main() -> None:
         and (args.data_dir / "catalogue.db").is_file()
         and latest_bundle(args.data_dir / "bundles")
     ):
-        cols = ["run", "audio", "wall", "read + decode", "embed", "FAISS build", "real time",
+        cols = ["run", "audio", "wall", "read", "decode + embed, overlapped", "FAISS build", "real time",
                 "encoder-alone rate ×"]  # fmt: skip
         rows = end_to_end(args.data_dir, args.workers)
         show("indexing, decode → published index", cols, rows)
@@ -152,7 +161,7 @@ def main() -> None:
             "indexed per wall-clock second, from the catalogue to a published version (Flat), the default "
             f"bundle on the CPU, {args.workers} decoding processes. The last column is each run's rate over "
             "the same run's floor, the encoder alone over the cached log-mels (the issue's goal for a cold "
-            "build: ≥ 0.8×). Decoding and embedding run one after the other."
+            "build: ≥ 0.8×). Worker processes decode the next shards while this process embeds one."
         )
     cols = [
         "dim",
