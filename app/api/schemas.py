@@ -72,3 +72,4 @@ class Job(BaseModel):
     created_at: str
     started_at: str | None
     finished_at: str | None
+    worker: str | None = Field(None, description="The process that ran it: host name and pid.")
