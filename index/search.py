@@ -60,7 +60,11 @@ class SearchIndex:
         self.bundle, self.catalogue = bundle, catalogue
         self.audio = vector_index.read(self.folder / versions.AUDIO, nprobe, ef_search)
         self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
-        self._among = {"audio": vector_index.AllowedSearch(self.audio)}  # φ_a: filtered text searches
+        # filtered searches among the admitted sounds, where an index keeps flat vectors (Flat, HNSW)
+        self._among = {
+            "audio": vector_index.AllowedSearch(self.audio),
+            "similar": vector_index.AllowedSearch(self.similar),
+        }
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
         self.contexts = TagContexts.load(self.folder, bundle.config.word_dim)
         self.scorer = Scorer(bundle, self.centres, self.contexts)

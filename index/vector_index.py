@@ -55,14 +55,14 @@ def build(vectors: np.ndarray, ids: np.ndarray, factory: str = "Flat", seed: int
                 f"cannot train {factory} on {n} vectors ({_first_line(err)}): use Flat or a smaller IVF"
             ) from None
     index = faiss.IndexIDMap2(inner)
-    if n:
-        index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.ascontiguousarray(ids, np.int64))
+    add(index, vectors, ids)
     return index
 
 
 def add(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> None:
     if len(ids):
         index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.ascontiguousarray(ids, np.int64))
+    reconstructable(index)  # the IVF direct map is not kept through IDMap2's adds: made again
 
 
 def remove(index: faiss.Index, ids: np.ndarray) -> bool:
@@ -156,6 +156,20 @@ def write(index: faiss.Index, path: Path) -> None:
 def read(path: Path, nprobe: int = 16, ef_search: int = 64) -> faiss.Index:
     index = faiss.read_index(str(path))
     set_search_params(index, nprobe, ef_search)
+    reconstructable(index)
+    return index
+
+
+def reconstructable(index: faiss.Index) -> faiss.Index:
+    """Let an IVF index give back a stored vector by id (a hash-table direct map, made from the
+    inverted lists after reading and after each add): "sounds similar to this catalogue sound" reads
+    it. Without it, every such request on a catalogue past `EXACT_UP_TO["similar"]` sounds answered
+    that the sound was not indexed."""
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    ivf = faiss.try_extract_index_ivf(inner)
+    if ivf is not None:
+        ivf.set_direct_map_type(faiss.DirectMap.NoMap)  # a map read from disk comes back empty:
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # rebuild it from the inverted lists
     return index
 
 

@@ -339,7 +339,33 @@ def test_selective_filters_search_exactly_among_the_sounds_they_admit(data: Path
         assert {h.sound_id for h in hits} <= set(admitted), f
         # exact among the admitted, HNSW or not (scores compared, so ties between sounds do not matter)
         assert [h.score for h in hits] == pytest.approx(best, abs=1e-5), f
+    # similar sounds too (z_a, Flat here): the sound itself left out, the rest exact among the admitted
+    first = next(iter(meta))
+    z_first = index.similar.reconstruct(first)
+    for f in filters[:3]:
+        hits = index.similar_to_sound(first, k=3, filters=f)
+        admitted = [i for i, m in meta.items() if f.admit(m) and i != first]
+        best = sorted((float(index.similar.reconstruct(i) @ z_first) for i in admitted), reverse=True)[:3]
+        assert {h.sound_id for h in hits} <= set(admitted), f
+        assert [h.score for h in hits] == pytest.approx(best, abs=1e-5), f
     # a filter that admits most sounds over-fetches instead, with the same answer
     monkeypatch.setattr(search_module, "SELECTIVE", 0.0)
     for f in filters[:3]:
         assert {h.sound_id for h in index._nearest(query, k=3, filters=f)} <= set(arrays.select(f).tolist())
+
+
+def test_an_ivf_index_gives_back_stored_vectors_after_reading_adding_and_removing(tmp_path: Path) -> None:
+    """ "Sounds similar to this sound" reads the sound's stored z_a: past 20k sounds that index is IVF."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = np.arange(1000, 1400, dtype=np.int64)
+    vector_index.write(vector_index.build(x[:300], ids[:300], "IVF8,SQ8"), tmp_path / "z.faiss")
+    index = vector_index.read(tmp_path / "z.faiss")
+    assert np.allclose(index.reconstruct(1007), x[7], atol=0.02)  # SQ8: close, not equal
+    vector_index.add(index, x[300:], ids[300:])
+    assert np.allclose(index.reconstruct(1350), x[350], atol=0.02)
+    assert not vector_index.remove(index, ids[:10])  # IVF keeps them: searches filter deleted sounds
+    assert np.allclose(index.reconstruct(1350), x[350], atol=0.02)
+    vector_index.set_search_params(index, nprobe=8)
+    assert index.search(x[200:201], 1)[1][0, 0] == 1200  # ids still map to their vectors
