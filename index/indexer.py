@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
+from index.catalogue.queries import live_sounds_with_words
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.features import build_features
@@ -37,7 +37,6 @@ from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.cache import FeatureCache
 from model.files import write_atomic
-from model.tags import normalise_tags
 
 Report = Callable[[float, str], None]
 SPACES = ("audio", "similar")  # φ_a for text → audio, z_a for audio → audio
@@ -226,11 +225,7 @@ def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 # --- build --------------------------------------------------------------------------------------
 def tag_contexts(bundle: Bundle, catalogue: Catalogue) -> TagContexts:
     """The contexts of the live sounds' tag sets (their known vocabulary words): index/contexts.py."""
-    with catalogue.session() as s:
-        sounds = s.scalars(
-            select(Sound).where(Sound.deleted_at.is_(None)).options(selectinload(Sound.tags))
-        ).all()
-        sets = [bundle.vocabulary.select(normalise_tags(x.tag_names)) for x in sounds]
+    sets = [bundle.vocabulary.select(words) for _, _, words in live_sounds_with_words(catalogue)]
     return TagContexts.of(bundle, [bundle.split_known(t)[0] for t in sets if t])
 
 

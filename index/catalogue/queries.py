@@ -80,19 +80,25 @@ def live_metadata(catalogue: Catalogue, ids: list[int] | None = None) -> dict[in
     (100k sounds: 0.6 s instead of 3.8 s), so an index can hold them in memory."""
     wanted = None if ids is None else set(ids)
     columns = (Sound.id, Sound.name, Sound.license, Sound.username, Sound.duration, Sound.description)
-    tags: dict[int, list[str]] = {}
     with catalogue.session() as s:
         rows = s.execute(select(*columns).where(Sound.deleted_at.is_(None))).all()
-        pairs = s.execute(select(sound_tags.c.sound_id, Tag.name).join(Tag, Tag.id == sound_tags.c.tag_id))
-        for sound_id, name in pairs:
-            tags.setdefault(sound_id, []).append(name)
+        tags = _tag_names(s)
     return {
         r.id: SoundMeta(
-            r.id, r.name, tuple(sorted(tags.get(r.id, ()))), r.license, r.username, r.duration, r.description
+            r.id, r.name, tuple(tags.get(r.id, ())), r.license, r.username, r.duration, r.description
         )
         for r in rows
         if wanted is None or r.id in wanted
     }
+
+
+def _tag_names(session) -> dict[int, list[str]]:
+    """Every sound's tag names, sorted as `Sound.tag_names` sorts them: one column query."""
+    tags: dict[int, list[str]] = {}
+    pairs = session.execute(select(sound_tags.c.sound_id, Tag.name).join(Tag, Tag.id == sound_tags.c.tag_id))
+    for sound_id, name in pairs:
+        tags.setdefault(sound_id, []).append(name)
+    return {sound_id: sorted(names) for sound_id, names in tags.items()}
 
 
 def catalogue_fingerprint(catalogue: Catalogue) -> tuple:
@@ -115,10 +121,10 @@ def catalogue_hashes(catalogue: Catalogue) -> frozenset[str]:
 def live_sounds_with_words(catalogue: Catalogue) -> list[tuple[str, str, list[str]]]:
     """(uid, content hash, normalised tag words) of every live sound, in catalogue order."""
     with catalogue.session() as s:
-        sounds = s.scalars(
-            select(Sound)
+        rows = s.execute(
+            select(Sound.id, Sound.uid, Sound.content_hash)
             .where(Sound.deleted_at.is_(None))
-            .options(selectinload(Sound.tags))
             .order_by(Sound.id)
         ).all()
-        return [(x.uid, x.content_hash, normalise_tags(x.tag_names)) for x in sounds]
+        tags = _tag_names(s)
+    return [(r.uid, r.content_hash, normalise_tags(tags.get(r.id, []))) for r in rows]
