@@ -76,8 +76,13 @@ def remove(index: faiss.Index, ids: np.ndarray) -> bool:
     return True
 
 
+def _inner(index: faiss.Index) -> faiss.Index:
+    """The index an IDMap2 wraps (the index itself otherwise)."""
+    return faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+
+
 def set_search_params(index: faiss.Index, nprobe: int = 16, ef_search: int = 64) -> None:
-    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    inner = _inner(index)
     ivf = faiss.try_extract_index_ivf(inner)
     if ivf is not None:
         ivf.nprobe = nprobe
@@ -111,7 +116,7 @@ def search(
 
 def flat_storage(index: faiss.Index) -> faiss.IndexFlat | None:
     """The exact vectors inside an IDMap2 around Flat or HNSW…Flat (internal ids), else None."""
-    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    inner = _inner(index)
     if isinstance(inner, faiss.IndexFlat):
         return inner
     storage = getattr(inner, "storage", None)
@@ -137,9 +142,11 @@ class AllowedSearch:
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """query (D,), allowed external ids (sorted or not) → scores (≤ k,) and external ids, best first."""
+        if not len(self.order):
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
         at = np.searchsorted(self.external, allowed, sorter=self.order)
-        at = np.clip(at, 0, max(len(self.order) - 1, 0))
-        internal = self.order[at][self.external[self.order[at]] == allowed] if len(self.order) else at[:0]
+        positions = self.order[np.minimum(at, len(self.order) - 1)]
+        internal = positions[self.external[positions] == allowed]  # allowed ids that are in the index
         if not len(internal):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         internal = np.ascontiguousarray(internal, np.int64)
@@ -165,7 +172,7 @@ def reconstructable(index: faiss.Index) -> faiss.Index:
     inverted lists after reading and after each add): "sounds similar to this catalogue sound" reads
     it. Without it, every such request on a catalogue past `EXACT_UP_TO["similar"]` sounds answered
     that the sound was not indexed."""
-    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap2) else index
+    inner = _inner(index)
     ivf = faiss.try_extract_index_ivf(inner)
     if ivf is not None:
         ivf.set_direct_map_type(faiss.DirectMap.NoMap)  # a map read from disk comes back empty:

@@ -29,8 +29,7 @@ AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
     "`embedding`: the vocabulary tags whose vector (in the catalogue's tag contexts) is nearest the clip's "
     "φ_a, a softmax of cosine / 0.1. `fusion`: the mean of the two. On held-out clips `neighbours` and "
     "`fusion` measured level (precision@5 0.457 each, embedding 0.229: docs/eval-shipped/report.md). "
-    "Where no neighbour has tags, every "
-    "method answers as `embedding`.",
+    "Where no neighbour has tags, every method answers as `embedding`.",
 )
 def tags(
     service: ServiceDep,
