@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from bench.floors import EXTENSIONS, conv_gflops, cpu_extensions, matmul_gflops
-from bench.serve import parse_wrk
 from bench.train import flops_per_sample, training_step
+from bench.wrk import parse_wrk
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8000/api/v1/search
