@@ -236,6 +236,22 @@ def test_not_ready_without_an_index(tmp_path: Path) -> None:
         _error(c.get(f"{API}/search", params={"q": "rain"}), 503, "not_ready")
 
 
+def test_a_process_serves_the_first_publish_before_its_watcher_ticks(
+    data: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """With several server processes, /ready may already answer from one that serves the first
+    publish: the others must not answer 503 until their next look at `indices/current`."""
+    monkeypatch.setattr("app.api.main.REFRESH_S", 3600.0)
+    copy = Path(shutil.copytree(data, tmp_path / "data", symlinks=True))
+    served = versions.current_version(copy / "indices")
+    (copy / "indices" / versions.CURRENT).unlink()
+    with TestClient(create_app(Settings(data_dir=copy))) as c:
+        _error(c.get(f"{API}/search", params={"q": "tone"}), 503, "not_ready")
+        versions.publish(copy / "indices", served)
+        assert c.get(f"{API}/search", params={"q": "tone"}).status_code == 200
+        assert c.get(f"{API}/ready").json()["index_version"] == served
+
+
 def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     timed = client.get(f"{API}/sounds/2")
     assert float(timed.headers["server-timing"].removeprefix("app;dur=")) > 0

@@ -30,9 +30,9 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 async def get_index(service: ServiceDep) -> SearchIndex:
-    """The served index; 503 (with Retry-After) until one is loaded."""
+    """The served index; 503 (with Retry-After) until one is published and loads."""
     try:
-        return service.index
+        return await service.served_index()
     except NotReady as err:
         raise ApiError(503, "not_ready", str(err), headers={"Retry-After": "10"}) from None
 

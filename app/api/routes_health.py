@@ -44,7 +44,7 @@ async def health() -> Health:  # async: nothing blocks, so no hop to the thread 
 )
 async def ready(service: ServiceDep) -> Ready | JSONResponse:
     try:
-        index = service.index
+        index = await service.served_index()
     except NotReady as err:
         body = Ready(ready=False, reason=str(err)).model_dump(exclude_none=True)
         return JSONResponse(body, 503, headers={"Retry-After": "10"})

@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio.from_thread
 import numpy as np
 from fastapi import UploadFile
+from fastapi.concurrency import run_in_threadpool
 
 from app.api.batcher import Batcher
 from app.api.observe import Metrics
@@ -57,6 +58,17 @@ class Service:
         if index is None:
             raise NotReady(self.problem)
         return index
+
+    async def served_index(self) -> SearchIndex:
+        """The served index. A process that serves none yet looks for a published version first:
+        with several server processes, one whose watcher has not ticked since the first publish must
+        not answer 503 beside one that already serves it."""
+        if self._index is None:
+            try:
+                await run_in_threadpool(self.refresh)
+            except OSError as err:  # `current` unreadable for now: answer not ready, the watcher retries
+                log.warning("cannot look for a published index: %s", err)
+        return self.index
 
     def refresh(self) -> bool:
         """Load the published version if it is not the one served; True when it swapped."""
