@@ -54,13 +54,18 @@ def build_cmd(
     factory: str | None = typer.Option(None, help="FAISS factory string (env AUDIOTAG_INDEX_FACTORY)."),
     shard_size: int | None = typer.Option(None, min=1, help="Sounds per shard (resume granularity)."),
     publish: bool = typer.Option(True, "--publish/--no-publish", help="Serve the new version at once."),
+    ray: str | None = typer.Option(
+        None,
+        help="Decode and embed on a Ray cluster: auto (the one `ray start` runs here) or HOST:PORT "
+        "(env AUDIOTAG_RAY_ADDRESS).",
+    ),  # fmt: skip
 ) -> None:
     """Embed every sound with a model bundle and write a new index version (resumes a killed build)."""
     rt: Runtime = ctx.obj
     if bundle is not None and not (bundle / "manifest.json").is_file():
         fail(f"not a model bundle (no manifest.json): {bundle}")
     job = _run(rt, "build", bundle=str(bundle) if bundle else None, factory=factory,
-               shard_size=shard_size, publish=publish)  # fmt: skip
+               shard_size=shard_size, publish=publish, ray=ray)  # fmt: skip
     _print_result(job)
 
 

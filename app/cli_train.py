@@ -19,6 +19,7 @@ from trainer.bundle_writer import write_training_bundle
 from trainer.config import RECIPES, TrainConfig
 from trainer.config import recipe as make_recipe
 from trainer.data import DataError, load_training_data
+from trainer.distributed import join, leave
 from trainer.eval.summary import bundle_summary
 from trainer.loop import train
 
@@ -90,8 +91,13 @@ def train_cmd(
     run_training(rt, cfg, resume=resume, out=out)
 
 
-def run_training(rt: Runtime, cfg: TrainConfig, *, resume: bool = False, out: Path | None = None) -> Path:
-    """Train on the catalogue with `cfg`, write the bundle, print the result; one red line on error."""
+def run_training(
+    rt: Runtime, cfg: TrainConfig, *, resume: bool = False, out: Path | None = None
+) -> Path | None:
+    """Train on the catalogue with `cfg`, write the bundle, print the result; one red line on error.
+    Under `torchrun --nproc-per-node N` the N processes train together; rank 0 writes and prints, the
+    others return None."""
+    ranks = join(cfg.device)
     try:
         data = load_training_data(
             rt.catalogue,
@@ -101,17 +107,23 @@ def run_training(rt: Runtime, cfg: TrainConfig, *, resume: bool = False, out: Pa
             val_fraction=cfg.val_fraction,
             split_seed=cfg.split_seed,
         )
-        console.print(
-            f"training {cfg.variant} ({cfg.recipe} recipe) on {len(data.train)} clips, validating on "
-            f"{len(data.val)}, {len(data.vocabulary)} tags"
-        )
-        result = train(data, cfg, rt.settings.data_dir / "runs" / cfg.variant, resume=resume)
+        if ranks.main:
+            console.print(
+                f"training {cfg.variant} ({cfg.recipe} recipe) on {len(data.train)} clips, validating on "
+                f"{len(data.val)}, {len(data.vocabulary)} tags"
+                + (f", in {ranks.world} processes" if ranks.distributed else "")
+            )
+        result = train(data, cfg, rt.settings.data_dir / "runs" / cfg.variant, resume=resume, ranks=ranks)
+        if not ranks.main:
+            return None
         command = recorded_command(sys.argv[1:])
         path = write_training_bundle(
             out or rt.settings.bundles_dir, cfg, result, rt.feature_cache.config, command=command
         )
     except (DataError, ValueError) as err:
         fail(str(err))
+    finally:
+        leave()
     _print_result(path, result)
     return path
 

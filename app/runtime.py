@@ -41,7 +41,9 @@ class Runtime:
     @property
     def index_options(self) -> IndexOptions:
         s = self.settings
-        return IndexOptions(s.index_factory, s.index_shard_size, s.index_nprobe, s.index_ef_search)
+        return IndexOptions(
+            s.index_factory, s.index_shard_size, s.index_nprobe, s.index_ef_search, s.ray_address
+        )
 
     @property
     def reindex_options(self) -> ReindexOptions:

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     index_nprobe: int = Field(default=16, ge=1, description="IVF lists searched per query.")
     index_ef_search: int = Field(default=64, ge=1, description="HNSW candidate list size per query.")
     index_shard_size: int = Field(default=1024, ge=1, description="Sounds per shard of an index build.")
+    ray_address: str | None = Field(
+        default=None,
+        description="Embed index builds on this Ray cluster (auto: the one `ray start` runs on this "
+        "machine; or HOST:PORT); unset: on this machine. Needs `pip install 'audiotag[ray]'`.",
+    )
 
     api_token: str | None = Field(
         default=None, description="Bearer token of the admin endpoints (reindex); unset: they are disabled."

@@ -52,6 +52,7 @@ class IndexOptions:
     shard_size: int = 1024
     nprobe: int = 16
     ef_search: int = 64
+    ray_address: str | None = None  # embed on this Ray cluster ("auto", "HOST:PORT"); None: here
 
 
 @dataclass
@@ -150,22 +151,41 @@ def build_key(bundle: Bundle, options: IndexOptions, rows: Rows | Plan) -> str:
     return h.hexdigest()[:12]
 
 
+def shard_layout(plan: Plan, work: Path, shard_size: int) -> list[tuple[Path, range]]:
+    """Each shard's file and the plan positions it holds: shard-00000.npz …, `shard_size` sounds each."""
+    n_shards = max(1, -(-len(plan.ids) // shard_size))
+    return [
+        (work / f"shard-{k:05d}.npz", range(k * shard_size, min((k + 1) * shard_size, len(plan.ids))))
+        for k in range(n_shards)
+    ]
+
+
+def write_shard(
+    path: Path, ids: np.ndarray, z: np.ndarray, phi: np.ndarray, left_out: list[tuple[str, str]]
+) -> None:
+    """One shard, atomically: ids (n,), z_a (n, V), φ_a (n, F), and the sounds left out with why."""
+    shard = {
+        "ids": ids, "z_a": z, "phi_a": phi,
+        "left_out_uids": np.array([u for u, _ in left_out], dtype=str),
+        "left_out_reasons": np.array([r for _, r in left_out], dtype=str),
+    }  # fmt: skip
+    write_atomic(path, lambda f: np.savez(f, **shard))
+
+
 def embed_shards(
     bundle: Bundle, corpus: Corpus, plan: Plan, work: Path, shard_size: int, report: Report
 ) -> tuple[list[Path], int]:
-    """Write shard-00000.npz … (ids, z_a, phi_a, and the sounds left out with why); shards already
-    there are kept. (paths, reused).
+    """Write every shard not there yet (`shard_layout`, `write_shard`); shards already there are
+    kept. (paths, reused).
 
     Decoding overlaps embedding: worker processes decode the clips the feature cache lacks, ahead of
     the shard being embedded here (model.analysis.analyse_many keeps a bounded number in flight), and
     each shard's features are flushed to the cache before its vectors are written."""
     work.mkdir(parents=True, exist_ok=True)
-    n_shards = max(1, -(-len(plan.ids) // shard_size))
-    paths = [work / f"shard-{k:05d}.npz" for k in range(n_shards)]
-    spans = [range(k * shard_size, min((k + 1) * shard_size, len(plan.ids))) for k in range(n_shards)]
+    layout = shard_layout(plan, work, shard_size)
     scheduled, wanted = [], set()  # positions to decode: the first sound of each content not cached
-    for k, span in enumerate(spans):
-        if paths[k].exists():
+    for path, span in layout:
+        if path.exists():
             continue
         for i in span:
             if plan.hashes[i] not in corpus.cache and plan.hashes[i] not in wanted:
@@ -178,7 +198,7 @@ def embed_shards(
     )
     todo, why = set(scheduled), {}  # why: content hash → the reason it was left out
     reused = 0
-    for k, (path, span) in enumerate(zip(paths, spans, strict=True)):
+    for k, (path, span) in enumerate(layout):
         if path.exists():
             reused += 1
             continue
@@ -195,14 +215,9 @@ def embed_shards(
         corpus.cache.flush()
         keep = [i for i in span if plan.hashes[i] in corpus.cache]
         z, phi = embed_rows(bundle, corpus.cache, [plan.hashes[i] for i in keep])
-        shard = {
-            "ids": plan.ids[keep], "z_a": z, "phi_a": phi,
-            "left_out_uids": np.array([u for u, _ in left_out], dtype=str),
-            "left_out_reasons": np.array([r for _, r in left_out], dtype=str),
-        }  # fmt: skip
-        write_atomic(path, lambda f, shard=shard: np.savez(f, **shard))
-        report(0.05 + 0.85 * (k + 1) / n_shards, f"decoded and embedded shard {k + 1}/{n_shards}")
-    return paths, reused
+        write_shard(path, plan.ids[keep], z, phi, left_out)
+        report(0.05 + 0.85 * (k + 1) / len(layout), f"decoded and embedded shard {k + 1}/{len(layout)}")
+    return [path for path, _ in layout], reused
 
 
 def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, str]]]:
@@ -269,7 +284,14 @@ def build_version(
     key = build_key(bundle, options, plan)
     with _exclusive(root / ".locks" / f"build-{key}"):  # an identical build running elsewhere finishes first
         work = root / f".build-{key}"
-        shards, reused = embed_shards(bundle, corpus, plan, work, options.shard_size, report)
+        if options.ray_address:
+            from index.ray_build import embed_shards_on_ray
+
+            shards, reused = embed_shards_on_ray(
+                bundle, corpus, plan, work, options.shard_size, report, options.ray_address
+            )
+        else:
+            shards, reused = embed_shards(bundle, corpus, plan, work, options.shard_size, report)
         t_embed = time.perf_counter()
         ids, z, phi, left_out = load_shards(shards)
         seconds = float(plan.durations[np.isin(plan.ids, ids)].sum())
@@ -300,6 +322,7 @@ def build_version(
             "build_s": round(t_build - t_embed, 3),
             "shards": len(shards),
             "shards_reused": reused,
+            "embedded_on": f"ray {options.ray_address}" if options.ray_address else "here",
             "audio_seconds": round(rows.seconds, 1),
             **rows.summary(),
         }

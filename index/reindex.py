@@ -60,6 +60,7 @@ def reindex_work(params: dict, corpus: Corpus, options: ReindexOptions):
             options.index,
             factory=params.get("factory") or options.index.factory,
             shard_size=int(params.get("shard_size") or options.index.shard_size),
+            ray_address=params.get("ray") or options.index.ray_address,
         )
         if params.get("mode") == "update":
             version, info = update_version(bundle, corpus, indices_dir, opts, report)

@@ -154,7 +154,7 @@ def running_server(data: Path, **env: str) -> Iterator[str]:
         **{f"AUDIOTAG_{k.upper()}": v for k, v in env.items()},
     }
     # stdout to a file, not a pipe: a pipe nobody reads fills up and blocks the server
-    log_path = data.parent / "serve.log"
+    log_path = data.parent / f"serve-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [*cmd, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT

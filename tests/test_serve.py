@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
-import subprocess
-import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ from index.indexer import Corpus, build_version
 from model.bundle import Bundle, latest_bundle
 from model.cache import FeatureCache
 from model.tags import normalise_tags
-from tests.conftest import indexed_copy, running_server, tone, write_audio
+from tests.conftest import indexed_copy, run_cli, running_server, tone, write_audio
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -109,39 +110,62 @@ def test_web_page_in_headless_chromium(server, tmp_path: Path) -> None:
         driver.quit()
 
 
-def test_no_request_fails_while_a_new_index_is_published(server) -> None:
-    import threading
-
-    base, data = server
-    before = httpx.get(f"{base}/api/v1/ready").json()["index_version"]
+@contextlib.contextmanager
+def _searching(bases: list[str], per_server: int = 2) -> Iterator[list[int]]:
+    """Threads searching every server in `bases` without a pause while the block runs; yields the
+    status codes they got (complete once the block has ended)."""
     statuses: list[int] = []
     stop = threading.Event()
 
-    def hammer() -> None:
+    def hammer(base: str) -> None:
         with httpx.Client(base_url=f"{base}/api/v1", timeout=30) as c:
             while not stop.is_set():
                 statuses.append(c.get("/search", params={"q": "rain door", "k": 5}).status_code)
 
-    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    threads = [threading.Thread(target=hammer, args=(b,)) for b in bases for _ in range(per_server)]
     for t in threads:
         t.start()
     try:
-        script = Path(sys.executable).parent / "audiotag"
-        cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
-        built = subprocess.run(
-            [*cmd, "--data-dir", str(data), "index", "build"], capture_output=True, text=True
-        )
-        assert built.returncode == 0, built.stderr
-        deadline = time.time() + 30
-        while time.time() < deadline and httpx.get(f"{base}/api/v1/ready").json()["index_version"] == before:
-            time.sleep(0.2)
-        time.sleep(0.5)
+        yield statuses
     finally:
         stop.set()
         for t in threads:
             t.join()
-    assert httpx.get(f"{base}/api/v1/ready").json()["index_version"] != before
+
+
+def _build_and_wait(data: Path, bases: list[str]) -> str:
+    """`audiotag index build` (published), then wait until every server in `bases` serves it."""
+    before = {httpx.get(f"{b}/api/v1/ready").json()["index_version"] for b in bases}
+    built = run_cli("--data-dir", str(data), "index", "build")
+    assert built.returncode == 0, built.stderr
+    new = versions.current_version(data / "indices")
+    assert new not in before
+    deadline = time.time() + 30
+    while {httpx.get(f"{b}/api/v1/ready").json()["index_version"] for b in bases} != {new}:
+        assert time.time() < deadline, "a server never swapped to the new version"
+        time.sleep(0.2)
+    time.sleep(0.5)
+    return new
+
+
+def test_no_request_fails_while_a_new_index_is_published(server) -> None:
+    base, data = server
+    with _searching([base], per_server=3) as statuses:
+        _build_and_wait(data, [base])
     assert statuses and set(statuses) == {200}
+
+
+def test_two_replicas_on_one_data_dir_swap_without_a_failed_request(
+    trained_data_dir: Path, tmp_path: Path
+) -> None:
+    """API replicas: separate `audiotag serve` servers sharing one catalogue and index folder."""
+    data = indexed_copy(trained_data_dir, tmp_path)
+    with running_server(data) as first, running_server(data) as second:
+        with _searching([first, second]) as statuses:
+            new = _build_and_wait(data, [first, second])
+        assert statuses and set(statuses) == {200}
+        for base in (first, second):
+            assert httpx.get(f"{base}/api/v1/ready").json()["index_version"] == new
 
 
 def _ready_by_worker(base: str, rounds: int = 8) -> dict[int, str]:

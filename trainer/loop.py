@@ -22,6 +22,7 @@ from trainer.augment import mix_clips, random_crops, random_gain, random_masks, 
 from trainer.checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
 from trainer.config import TrainConfig
 from trainer.data import Clips, TrainingData
+from trainer.distributed import Ranks
 from trainer.metrics import retrieval_metrics
 from trainer.optim import lr_at, make_optimizer, set_lr
 
@@ -147,18 +148,31 @@ def evaluate(model, loss_fn, X, tag_idx, table, device, batch_size: int) -> dict
 
 
 def train(
-    data: TrainingData, cfg: TrainConfig, run_dir: Path, *, resume: bool = False, progress: bool = True
+    data: TrainingData,
+    cfg: TrainConfig,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    ranks: Ranks = Ranks(),
 ) -> TrainResult:
-    """Train the variant on `data`, checkpointing into run_dir every epoch."""
-    device = resolve_device(cfg.device)
+    """Train the variant on `data`, checkpointing into run_dir every epoch; in one of `ranks.world`
+    processes under torchrun (trainer/distributed.py), each with its share of every batch."""
+    device = ranks.device(resolve_device(cfg.device))
     torch.manual_seed(cfg.seed)
+    if cfg.batch_size % ranks.world:
+        raise ValueError(f"the batch size {cfg.batch_size} is not a multiple of the {ranks.world} processes")
     run_dir.mkdir(parents=True, exist_ok=True)
     kv_path = run_dir / "word_vectors.kv"
-    if resume and kv_path.exists():
-        kv = KeyedVectors.load(str(kv_path))
-    else:
-        kv = word_vectors_for(cfg, data, variant(cfg.variant).word_dim)
-        kv.save(str(kv_path))
+    if ranks.main:
+        if resume and kv_path.exists():
+            kv = KeyedVectors.load(str(kv_path))
+        else:
+            kv = word_vectors_for(cfg, data, variant(cfg.variant).word_dim)
+            kv.save(str(kv_path))
+    ranks.wait()
+    if not ranks.main:
+        kv = KeyedVectors.load(str(kv_path))  # rank 0's: word2vec in several threads is not reproducible
     data = with_vectors(data, kv)
     model_cfg = model_config(cfg, kv.vector_size)
     tags = TagTable(kv, data.vocabulary.words, device)
@@ -167,13 +181,17 @@ def train(
     t_val = tags.indices(data.val, cfg.max_tags, device)
 
     model = AudioTagModel(model_cfg).to(device, memory_format=torch.channels_last)
+    if ranks.distributed:  # the same initial weights everywhere; then each its own dropout and augmentation
+        torch.manual_seed(cfg.seed + 1000 * ranks.rank)
+        batches_of.gen.manual_seed(cfg.seed + 1 + 1000 * ranks.rank)
     loss_fn = JointLoss(cfg.recon_weight, cfg.contrastive_weight, cfg.tau)
     optimizer = make_optimizer(cfg, model.parameters())
     shuffle = torch.Generator().manual_seed(cfg.seed)
     generators = {"shuffle": shuffle, "augment": batches_of.gen}
     state = load_checkpoint(run_dir, model, optimizer, generators) if resume else None
     history: list[dict] = state["history"] if state else []
-    step_model = torch.compile(model) if cfg.compile else model
+    step_model = ranks.wrap(model, device)
+    step_model = torch.compile(step_model) if cfg.compile else step_model
     autocast = bf16_autocast(device, cfg.bf16)
 
     N, B = len(data.train), min(cfg.batch_size, len(data.train))
@@ -186,13 +204,23 @@ def train(
         batches = [perm[i : i + B] for i in range(0, N - B + 1, B)]  # drop_last
         sums = dict.fromkeys(TERMS, 0.0)
         bar = tqdm(
-            batches, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", disable=not progress, leave=False
+            batches,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+            unit="batch",
+            disable=not (progress and ranks.main),
+            leave=False,
         )
         for i, idx in enumerate(bar):
             set_lr(optimizer, lr_at(cfg, (epoch - 1) * per_epoch + i, total_steps))
-            x, w, mask = batches_of(idx)
+            x, w, mask = batches_of(ranks.share(idx))
             with autocast:
                 out = step_model(x, w, mask)
+            if ranks.distributed:  # the contrastive loss over the whole global batch
+                out = {
+                    **out,
+                    "phi_a": ranks.gather(out["phi_a"].float()),
+                    "phi_w": ranks.gather(out["phi_w"].float()),
+                }
             terms = loss_fn(x, out)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
@@ -204,12 +232,17 @@ def train(
                 recon=f"{sums['recon_loss'] / (bar.n + 1):.3f}",
                 contr=f"{sums['contrastive_loss'] / (bar.n + 1):.3f}",
             )
-        with autocast:
-            val = evaluate(model, loss_fn, X_val, t_val, tags.table, device, 256)
-        record = {"epoch": epoch, "train": {k: v / len(batches) for k, v in sums.items()}, "val": val}
-        if cfg.select_best and val and val["recall@10"] > _best_recall(history):
-            save_weights(run_dir / BEST, model)
+        val = {}
+        if ranks.main:
+            with autocast:
+                val = evaluate(model, loss_fn, X_val, t_val, tags.table, device, 256)
+        train_terms = {k: ranks.mean(v / len(batches)) for k, v in sums.items()}
+        record = {"epoch": epoch, "train": train_terms, "val": val}
         history.append(record)
+        if not ranks.main:
+            continue
+        if cfg.select_best and val and val["recall@10"] > _best_recall(history[:-1]):
+            save_weights(run_dir / BEST, model)
         if progress:
             tqdm.write(_epoch_line(record))
         save_checkpoint(
@@ -220,7 +253,8 @@ def train(
             {"epoch": epoch, "config": cfg.to_dict(), "model": model_cfg.to_dict(), "history": history},
         )
     seconds = time.perf_counter() - start
-    (run_dir / "history.json").write_text(json.dumps(history, indent=1))
+    if ranks.main:
+        (run_dir / "history.json").write_text(json.dumps(history, indent=1))
     best = _best_epoch(history) if cfg.select_best else None
     if best is not None and (run_dir / BEST).is_file():
         load_weights(run_dir / BEST, model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -28,6 +29,7 @@ class Ready(BaseModel):
     device: str | None = None
     problem: str | None = Field(None, description="A newer published index that failed to load.")
     worker: int | None = Field(None, description="The id (pid) of the server process that answered.")
+    host: str | None = Field(None, description="The host (container) of that process: one per replica.")
 
 
 @router.get("/health", response_model=Health, summary="The process is up")
@@ -51,5 +53,5 @@ async def ready(service: ServiceDep) -> Ready | JSONResponse:
     return Ready(
         ready=True, index_version=index.version, model_version=index.bundle.version, sounds=index.size,
         tags=len(index.tag_words), device=str(index.bundle.device), problem=service.problem or None,
-        worker=os.getpid(),
+        worker=os.getpid(), host=socket.gethostname(),
     )  # fmt: skip
