@@ -158,7 +158,11 @@ def embed_shards_on_ray(
         try:
             result: ShardResult = ray.get(ready[0])
         except ray.exceptions.RayError as err:
-            raise RayBuildError(f"shard {k + 1}/{len(layout)} failed on the Ray cluster: {err}") from None
+            cause = getattr(err, "cause", None) or err  # a task's own exception, not Ray's traceback
+            raise RayBuildError(
+                f"shard {k + 1}/{len(layout)} failed on the Ray cluster: {type(cause).__name__}: "
+                f"{str(cause).strip().splitlines()[0] if str(cause).strip() else ''}"
+            ) from None
         for h, logmel in result.decoded.items():
             corpus.cache.add(h, logmel.T)
         corpus.cache.flush()

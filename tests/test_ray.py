@@ -138,6 +138,24 @@ def test_a_killed_driver_resumes_through_the_cli_and_the_jobs_table(
     assert versions.current_version(data / "indices") == last.result["version"] != served
 
 
+def test_a_bundle_the_nodes_cannot_read_is_a_clear_error(cluster: LocalCluster, data: Path) -> None:
+    """The nodes load the bundle from the driver's path: where it is not there, the build fails with
+    the reason in one line and publishes nothing."""
+    from index.ray_build import RayBuildError
+
+    copy = Path(shutil.copytree(latest_bundle(data / "bundles"), data / "moved-bundle"))
+    bundle = Bundle(copy, "cpu")  # loaded here; then gone before any task loads it
+    shutil.rmtree(copy)
+    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+    corpus = Corpus(cat, FeatureCache(data / "cache/features"))
+    with pytest.raises(RayBuildError, match=r"^shard \d+/6 failed on the Ray cluster: BundleError: not a "):
+        build_version(
+            bundle, corpus, data / "indices", IndexOptions(shard_size=4, ray_address=cluster.address)
+        )
+    cat.close()
+    assert versions.current_version(data / "indices") is None
+
+
 def test_an_unreachable_cluster_is_a_clear_error(data: Path) -> None:
     bad = run_cli("--data-dir", str(data), "index", "build", "--ray", f"127.0.0.1:{_free_port()}")
     assert bad.returncode == 2 and "cannot reach the Ray cluster" in bad.stderr
