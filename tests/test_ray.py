@@ -138,6 +138,19 @@ def test_a_killed_driver_resumes_through_the_cli_and_the_jobs_table(
     assert versions.current_version(data / "indices") == last.result["version"] != served
 
 
+def test_the_worker_hands_its_jobs_to_the_cluster(cluster: LocalCluster, data: Path) -> None:
+    """`audiotag worker` with AUDIOTAG_RAY_ADDRESS: a queued reindex job is embedded on Ray."""
+    from index.reindex import new_reindex_job
+
+    store = JobStore(Catalogue(f"sqlite:///{data / 'catalogue.db'}"))
+    job_id = new_reindex_job(store, "build")
+    done = run_cli("--data-dir", str(data), "worker", "--once", env={"AUDIOTAG_RAY_ADDRESS": cluster.address})
+    assert done.returncode == 0, done.stderr
+    job = store.get(job_id)
+    assert job.state == "done" and job.result["embedded_on"] == f"ray {cluster.address}", job
+    assert versions.current_version(data / "indices") == job.result["version"]
+
+
 def test_a_bundle_the_nodes_cannot_read_is_a_clear_error(cluster: LocalCluster, data: Path) -> None:
     """The nodes load the bundle from the driver's path: where it is not there, the build fails with
     the reason in one line and publishes nothing."""
