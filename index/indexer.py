@@ -136,11 +136,6 @@ def live_plan(catalogue: Catalogue) -> Plan:
 # --- embed and write ---------------------------------------------------------------------------
 def embed_rows(bundle: Bundle, cache: FeatureCache, hashes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Content hashes → L2-normalised z_a (n, V) and φ_a (n, F)."""
-    if not hashes:
-        return (
-            np.zeros((0, bundle.config.latent_dim), np.float32),
-            np.zeros((0, bundle.config.word_dim), np.float32),
-        )
     return bundle.embed_logmels([cache.get(h) for h in hashes])
 
 

@@ -132,7 +132,13 @@ class Bundle:
         return np.concatenate(zs), np.concatenate(phis)
 
     def embed_logmels(self, logmels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Clips' log-mel matrices → L2-normalised z_a (N, V) and φ_a (N, F_w), patches mean-pooled."""
+        """Clips' log-mel matrices → L2-normalised z_a (N, V) and φ_a (N, F_w), patches mean-pooled;
+        (0, V) and (0, F_w) for no clip (a shard whose every sound was left out)."""
+        if not logmels:
+            return (
+                np.zeros((0, self.config.latent_dim), np.float32),
+                np.zeros((0, self.config.word_dim), np.float32),
+            )
         per_clip = [self.patches(m) for m in logmels]
         counts = np.array([len(p) for p in per_clip])
         z, phi = self.embed_patches(np.concatenate(per_clip))

@@ -136,6 +136,11 @@ def indexed_copy(trained: Path, folder: Path) -> Path:
     return data
 
 
+def server_log(data: Path, port: int) -> Path:
+    """Where `running_server` writes the output of the server on `port` over `data`."""
+    return data.parent / f"serve-{port}.log"
+
+
 @contextmanager
 def running_server(data: Path, **env: str) -> Iterator[str]:
     """`audiotag serve` (uvicorn) on a free loopback port over `data`, with AUDIOTAG_* `env`
@@ -154,7 +159,7 @@ def running_server(data: Path, **env: str) -> Iterator[str]:
         **{f"AUDIOTAG_{k.upper()}": v for k, v in env.items()},
     }
     # stdout to a file, not a pipe: a pipe nobody reads fills up and blocks the server
-    log_path = data.parent / f"serve-{port}.log"
+    log_path = server_log(data, port)
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [*cmd, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT

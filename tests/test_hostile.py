@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 
 from index import versions
-from tests.conftest import indexed_copy, running_server, tone
+from tests.conftest import indexed_copy, running_server, server_log, tone
 
 
 def _wav(wave: np.ndarray, sr: int = 22050, subtype: str | None = None, channels: int = 1) -> bytes:
@@ -123,7 +123,7 @@ def test_a_hostile_client_gets_clear_errors_and_breaks_nothing(hostile) -> None:
     slow.join()
 
     assert 500 not in statuses
-    log = (data.parent / "serve.log").read_text()
+    log = server_log(data, urlparse(base).port).read_text()
     assert "Traceback" not in log and " 500 " not in log
     with sqlite3.connect(data / "catalogue.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

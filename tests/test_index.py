@@ -305,10 +305,12 @@ def test_a_build_lists_the_sounds_that_do_not_decode(data: Path) -> None:
     cat, bundle, corpus = _open(data)
     from index.catalogue.models import Sound
 
+    broken = data / "broken.wav"  # the audio itself is shared with every copy of the trained data dir
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt broken after ingest")
     with cat.session() as s:
         sound = s.get(Sound, 3)
-        uid, path = sound.uid, Path(sound.file_path)
-    path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt broken after ingest")
+        uid, sound.file_path = sound.uid, str(broken)
+        s.commit()
     fresh = Corpus(cat, FeatureCache(data / "cache/fresh"))  # nothing decoded yet: every file is read
     _, timings = build_version(bundle, fresh, data / "indices")
     assert timings["undecodable"] == 1
