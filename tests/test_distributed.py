@@ -49,6 +49,7 @@ def _toy_gradient(rank: int, world: int, port: int, out: str) -> None:
     loss.backward()
     if rank == 0:
         torch.save({"loss": loss.detach(), "grads": {n: p.grad for n, p in pair.named_parameters()}}, out)
+    del model, phi_a, phi_w, loss  # the DDP wrapper and its graph go before the process group
     leave()
 
 

@@ -13,6 +13,7 @@ evaluates, checkpoints and writes the bundle.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -107,5 +108,8 @@ def join(device_name: str = "auto") -> Ranks:
 
 
 def leave() -> None:
+    """Leave the process group. DDP wrappers still waiting for the garbage collector are finalised
+    first: one finalised after the group is gone aborts the process (std::terminate)."""
     if dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
