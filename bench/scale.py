@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.index import TYPES, clustered, encoder_alone
-from bench.ray_cluster import free_port, local_cluster
+from bench.ports import free_port
+from bench.ray_cluster import local_cluster
 from bench.report import machine, markdown_table, show, write_section
 from index import vector_index
 from index.catalogue.db import Catalogue

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from sqlalchemy import func, insert, select
 from app.api.uploads import decode_upload
 from app.cli_serve import default_workers
 from bench.index import clustered
+from bench.ports import free_port
 from bench.report import markdown_table, show, write_section
 from bench.signals import tone, write_audio
 from bench.wrk import wrk_load
@@ -140,12 +140,6 @@ def synthetic_index(data: Path, bundle: Bundle, seed: int = 1, publish: bool = T
     if publish:
         versions.publish(root, version)
     return version
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(cmd: list[str], env: dict, url: str, log: Path) -> subprocess.Popen:

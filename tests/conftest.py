@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.ports import free_port
 from bench.signals import FORMATS, tone, write_audio  # noqa: F401  (the tests' audio makers)
 
 
@@ -113,12 +113,6 @@ def trained_data_dir(tmp_path_factory) -> Path:
     return data
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def indexed_copy(trained: Path, folder: Path) -> Path:
     """A copy of the trained data dir under `folder`, with a published index."""
     from index import versions
@@ -147,7 +141,7 @@ def running_server(data: Path, **env: str) -> Iterator[str]:
     overrides; yields its base URL once /ready answers 200, stops it after."""
     import httpx
 
-    port = _free_port()
+    port = free_port()
     script = Path(sys.executable).parent / "audiotag"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "app"]
     env = {

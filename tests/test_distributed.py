@@ -15,8 +15,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from bench.ports import free_port
 from model.losses import nt_xent
-from tests.conftest import _free_port, run_cli
+from tests.conftest import run_cli
 from trainer.distributed import Ranks, leave
 
 TAU = 0.1
@@ -55,7 +56,7 @@ def _toy_gradient(rank: int, world: int, port: int, out: str) -> None:
 
 def test_the_gathered_loss_gives_the_single_process_gradient(tmp_path: Path) -> None:
     _toy_gradient(0, 1, 0, str(tmp_path / "one.pt"))
-    mp.spawn(_toy_gradient, args=(2, _free_port(), str(tmp_path / "two.pt")), nprocs=2, join=True)
+    mp.spawn(_toy_gradient, args=(2, free_port(), str(tmp_path / "two.pt")), nprocs=2, join=True)
     one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
     assert torch.allclose(one["loss"], two["loss"], atol=1e-6)
     for name, grad in one["grads"].items():
@@ -79,7 +80,7 @@ def test_train_under_torchrun_follows_the_single_process_run(trained_data_dir: P
     before = set((data / "bundles").iterdir())
     torchrun = Path(sys.executable).parent / "torchrun"
     proc = subprocess.run(
-        [str(torchrun), "--nproc-per-node", "2", "--master-port", str(_free_port()),
+        [str(torchrun), "--nproc-per-node", "2", "--master-port", str(free_port()),
          "-m", "app", "--data-dir", str(data), *flags],
         capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
@@ -99,7 +100,7 @@ def test_a_batch_the_processes_cannot_share_is_a_clear_error(trained_data_dir: P
     data = Path(shutil.copytree(trained_data_dir, tmp_path / "data"))
     torchrun = Path(sys.executable).parent / "torchrun"
     proc = subprocess.run(
-        [str(torchrun), "--nproc-per-node", "2", "--master-port", str(_free_port()),
+        [str(torchrun), "--nproc-per-node", "2", "--master-port", str(free_port()),
          "-m", "app", "--data-dir", str(data), "train", "--epochs", "1", "--batch-size", "7",
          "--device", "cpu"],
         capture_output=True, text=True, timeout=300,

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.ports import free_port
 from bench.ray_cluster import LocalCluster, kill, local_cluster, running
 from index import versions
 from index.catalogue.db import Catalogue
@@ -24,7 +25,7 @@ from index.indexer import Corpus, IndexOptions, build_version
 from index.jobs import JobStore
 from model.bundle import Bundle, latest_bundle
 from model.cache import FeatureCache
-from tests.conftest import _free_port, run_cli
+from tests.conftest import run_cli
 
 pytest.importorskip("ray")
 
@@ -184,5 +185,5 @@ def test_a_bundle_the_nodes_cannot_read_is_a_clear_error(cluster: LocalCluster, 
 
 
 def test_an_unreachable_cluster_is_a_clear_error(data: Path) -> None:
-    bad = run_cli("--data-dir", str(data), "index", "build", "--ray", f"127.0.0.1:{_free_port()}")
+    bad = run_cli("--data-dir", str(data), "index", "build", "--ray", f"127.0.0.1:{free_port()}")
     assert bad.returncode == 2 and "cannot reach the Ray cluster" in bad.stderr
