@@ -25,7 +25,7 @@ import numpy as np
 
 from index.indexer import Corpus, Plan, Report, shard_layout, write_shard
 from model.analysis import analyse_file, why_not_usable
-from model.audio import AudioLimits
+from model.audio import AudioLimits, first_line
 from model.bundle import Bundle
 from model.features import FeatureConfig
 
@@ -124,8 +124,9 @@ def embed_shards_on_ray(
 ) -> tuple[list[Path], int]:
     """`indexer.embed_shards` with the decoding and embedding done by Ray tasks. (paths, reused)."""
     ray = connect(address)
-    gpus = int(ray.cluster_resources().get("GPU", 0))
-    slots = gpus or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    slots = gpus or max(1, int(resources.get("CPU", 1)))
     remote = ray.remote(num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0, max_retries=MAX_RETRIES)(
         embed_shard
     )
@@ -160,8 +161,8 @@ def embed_shards_on_ray(
         except ray.exceptions.RayError as err:
             cause = getattr(err, "cause", None) or err  # a task's own exception, not Ray's traceback
             raise RayBuildError(
-                f"shard {k + 1}/{len(layout)} failed on the Ray cluster: {type(cause).__name__}: "
-                f"{str(cause).strip().splitlines()[0] if str(cause).strip() else ''}"
+                f"shard {k + 1}/{len(layout)} failed on the Ray cluster: "
+                f"{type(cause).__name__}: {first_line(cause)}"
             ) from None
         for h, logmel in result.decoded.items():
             corpus.cache.add(h, logmel.T)

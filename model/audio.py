@@ -116,7 +116,7 @@ def _soundfile(fh, fmt: str) -> sf.SoundFile:
     try:
         return sf.SoundFile(fh)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError("undecodable", f"cannot decode the {fmt} data: {_short(err)}") from None
+        raise AudioError("undecodable", f"cannot decode the {fmt} data: {first_line(err)}") from None
 
 
 def _header(f: sf.SoundFile, fmt: str, limits: AudioLimits) -> AudioInfo:
@@ -153,7 +153,7 @@ def decode(source: AudioSource, limits: AudioLimits = AudioLimits()) -> tuple[np
             try:
                 mono = _read_mono(f, max_frames)
             except (sf.LibsndfileError, RuntimeError) as err:
-                raise AudioError("undecodable", f"cannot decode the {fmt} data: {_short(err)}") from None
+                raise AudioError("undecodable", f"cannot decode the {fmt} data: {first_line(err)}") from None
     info = AudioInfo(info.format, info.sample_rate, info.channels, len(mono))
     _check_signal(mono, info, limits)
     return mono, info
@@ -204,5 +204,6 @@ def load(
     return resample(mono, info.sample_rate, sample_rate), info
 
 
-def _short(err: Exception) -> str:
+def first_line(err: Exception) -> str:
+    """An exception's reason in one line (at most 200 characters), or its type where it has none."""
     return str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
