@@ -11,6 +11,11 @@ from app import cli_corpus, cli_data, cli_demo, cli_eval, cli_index, cli_serve, 
 from app.console import fail
 from app.runtime import Runtime
 from app.settings import Settings
+from model.memory import keep_freed_memory
+
+# Long-lived commands, whose memory must go back to the system after a large request. Every other
+# command is batch work (training, indexing, evaluation, jobs) and keeps the memory it frees.
+LONG_LIVED = {"serve"}
 
 app = typer.Typer(
     name="audiotag",
@@ -40,6 +45,8 @@ def root(
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValueError as err:
         fail(f"invalid settings: {err}")
+    if ctx.invoked_subcommand not in LONG_LIVED:
+        keep_freed_memory()
     ctx.obj = Runtime(settings)
 
 

@@ -19,6 +19,7 @@ from bench.signals import tone, write_audio
 from model.analysis import analyse_many
 from model.audio import AUDIO_SUFFIXES, AudioLimits
 from model.features import FeatureConfig
+from model.memory import keep_freed_memory
 
 KINDS = [("wav", 44100, 2), ("flac", 48000, 1), ("ogg", 44100, 2), ("mp3", 22050, 1)]
 
@@ -61,6 +62,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--corpus", type=Path, help="also measure the audio files under this folder")
     args = ap.parse_args()
+    keep_freed_memory()  # as the batch commands it measures do
     processes = sorted({1, os.cpu_count() or 1})
     columns = ["clips", "processes", "audio", "wall", "real time"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,6 +36,7 @@ from index.indexer import Corpus, IndexOptions, build_version
 from model.bundle import Bundle, latest_bundle
 from model.cache import FeatureCache
 from model.features import FeatureConfig
+from model.memory import keep_freed_memory
 
 
 def cold_build(
@@ -148,6 +149,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
+    keep_freed_memory()  # as the batch commands it measures do
     print(machine())
     sections = []
     for title, cols, rows, note in (

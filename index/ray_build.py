@@ -28,6 +28,7 @@ from model.analysis import analyse_file, why_not_usable
 from model.audio import AudioLimits, first_line
 from model.bundle import Bundle
 from model.features import FeatureConfig
+from model.memory import keep_freed_memory
 
 MAX_RETRIES = 3  # Ray reruns a shard whose worker or node died this many times
 PROBE_TIMEOUT_S = 5.0
@@ -66,6 +67,7 @@ _BUNDLES: dict[tuple[str, str], Bundle] = {}  # per Ray worker process: loaded o
 
 def _bundle(path: str, device: str) -> Bundle:
     if (path, device) not in _BUNDLES:
+        keep_freed_memory()  # a Ray worker process is batch work, as `audiotag index build` is
         _BUNDLES.clear()
         _BUNDLES[path, device] = Bundle(Path(path), device)
     return _BUNDLES[path, device]
