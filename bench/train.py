@@ -132,8 +132,10 @@ def main() -> None:
         f"Variant {args.variant}, batch {args.batch_size}, {args.steps} timed steps.\n\n"
         + markdown_table(columns, rows)
         + "\n\nA sample is one 96×96 patch with its tags through forward, both losses, backward and an "
-        "AdamW step (the default trainer's path: channels-last, bf16 autocast where the device has native "
-        "bf16). GFLOP / sample counts matmuls and convolutions (torch's FLOP counter). The floor is the "
+        "AdamW step (the default trainer's path: its dropout (none in the encoder, 0.1 in the projection and "
+        "decoder), 50-d GloVe input, channels-last, bf16 autocast where the device has native bf16, in a "
+        "process that keeps the memory it frees as `audiotag train` does). "
+        "GFLOP / sample counts matmuls and convolutions (torch's FLOP counter). The floor is the "
         "same run's peak of the encoder's second convolution alone, forward, in the same precision "
         "(bench/floors.py): the ratio is achieved ÷ peak GFLOP/s, the issue's goal ≥ 0.4. The matmul peak "
         "(1024² fp32 or bf16) is printed for reference. The paper-scale column divides 190k patches × 200 "
