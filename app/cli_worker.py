@@ -10,6 +10,7 @@ from app.console import console
 from app.runtime import Runtime
 from index.jobs import worker_id
 from index.reindex import KIND, run_reindex
+from model.memory import release_freed_memory
 
 
 def worker_cmd(
@@ -33,6 +34,7 @@ def worker_cmd(
         console.print(f"job {job_id}: running")
         job = run_reindex(rt.jobs, job_id, rt.corpus, rt.reindex_options, claimed=True)
         console.print(f"job {job_id}: {job.state}" + (f" ({job.error})" if job.error else ""))
+        release_freed_memory()  # a job's peak stays only while it runs
 
 
 def register(app: typer.Typer) -> None:

@@ -12,22 +12,24 @@ from typer.testing import CliRunner
 
 import app.cli
 
-# Allocates a 64 MB block and frees it; prints where glibc put it (bytes in mmapped blocks while it
-# lived) and the free bytes the heap kept after it was freed, from mallinfo2.
+# Allocates a 64 MB block and frees it (then releases the free memory, where asked); prints where glibc
+# put it (bytes in mmapped blocks while it lived) and the free bytes the heap kept, from mallinfo2.
 PLACEMENT = """
 import ctypes, sys
 import numpy as np
-from model.memory import keep_freed_memory
+from model.memory import keep_freed_memory, release_freed_memory
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
         "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split())]
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
-if sys.argv[1] == "keep":
+if sys.argv[1] != "default":
     assert keep_freed_memory()
 block = np.ones(16 * 2**20, np.float32)
 mapped = libc.mallinfo2().hblkhd
 del block
+if sys.argv[1] == "keep, then release":
+    release_freed_memory()
 print(mapped, libc.mallinfo2().fordblks)
 """
 MB64 = 64 * 2**20
@@ -46,6 +48,8 @@ def test_a_batch_process_keeps_a_large_block_it_freed() -> None:
     assert mapped >= MB64 and kept < MB64  # mapped for itself, unmapped when freed: faulted in anew
     mapped, kept = _placement("keep")
     assert mapped < MB64 and kept >= MB64  # from the heap, and still there for the next step
+    mapped, kept = _placement("keep, then release")
+    assert mapped < MB64 and kept < MB64  # a worker between jobs: handed back
 
 
 @pytest.mark.parametrize(("command", "keeps"), [(["index", "list"], True), (["serve", "--port", "0"], False)])
