@@ -20,21 +20,25 @@ HEADER = "# Benchmarks\n\nMeasured figures, each section written by the benchmar
 
 
 def machine() -> str:
-    """CPU model, its vector extensions, cores and the torch build, in one line."""
-    cpu = platform.processor() or platform.machine()
+    """CPU model (with its family and model numbers: a virtual CPU is often named only "AMD EPYC"),
+    its vector extensions, cores and the torch build, in one line."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
+        lines = []
+    info: dict[str, str] = {}
+    for line in lines:  # the first processor's
+        key, _, value = line.partition(":")
+        info.setdefault(key.strip(), value.strip())
+    cpu, numbers = info.get("model name") or platform.processor() or platform.machine(), ""
+    if "cpu family" in info and "model" in info:
+        numbers = f"family {info['cpu family']} model {info['model']}: "
     import torch
 
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
     extensions = ", ".join(cpu_extensions()) or "no vector extension reported"
     return (
-        f"{cpu} ({extensions}), {os.cpu_count()} cores{gpu}; "
+        f"{cpu} ({numbers}{extensions}), {os.cpu_count()} cores{gpu}; "
         f"Python {platform.python_version()}, torch {torch.__version__}"
     )
 
