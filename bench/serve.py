@@ -45,6 +45,7 @@ from index.indexer import SPACES
 from index.scoring import single_word_tags
 from model.audio import AudioLimits
 from model.bundle import Bundle, latest_bundle
+from model.memory import keep_request_memory
 
 NOTE = (
     "\n\n{sounds:,} sounds in the catalogue (the demo corpus padded with synthetic rows) and in the index "
@@ -237,6 +238,7 @@ def main() -> None:
         pad_catalogue(data, args.sounds)
         synthetic_index(data, bundle)
         clip_path = write_audio(tmp / "clip.wav", tone(330.0, 10.0), 22050)
+        keep_request_memory()  # the floor under the server's memory policy (app/api/main.py)
         floor_tags = tags_floor(bundle, clip_path.read_bytes())
         port, bare_port = free_port(), free_port()
         env = {**os.environ, "AUDIOTAG_DATA_DIR": str(data), "AUDIOTAG_RATE_LIMIT_PER_MINUTE": "0"}

@@ -1,4 +1,4 @@
-"""Batch processes keep the memory they free; the server gives it back."""
+"""Batch processes keep the memory they free; a server keeps only a request's worth."""
 
 from __future__ import annotations
 
@@ -12,44 +12,59 @@ from typer.testing import CliRunner
 
 import app.cli
 
-# Allocates a 64 MB block and frees it (then releases the free memory, where asked); prints where glibc
-# put it (bytes in mmapped blocks while it lived) and the free bytes the heap kept, from mallinfo2.
+# Calls the functions of model.memory named before the size, allocates a block of that many MB, frees
+# it and calls those named after; prints where glibc put the block (bytes in mmapped blocks while it
+# lived) and the free bytes the heap kept, from mallinfo2.
 PLACEMENT = """
 import ctypes, sys
 import numpy as np
-from model.memory import keep_freed_memory, release_freed_memory
+from model import memory
 class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
         "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split())]
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
-if sys.argv[1] != "default":
-    assert keep_freed_memory()
-block = np.ones(16 * 2**20, np.float32)
+size = next(i for i, arg in enumerate(sys.argv) if arg.isdigit())
+for name in sys.argv[1:size]:
+    assert getattr(memory, name)()
+block = np.ones(int(sys.argv[size]) * 2**20 // 4, np.float32)
 mapped = libc.mallinfo2().hblkhd
 del block
-if sys.argv[1] == "keep, then release":
-    release_freed_memory()
+for name in sys.argv[size + 1:]:
+    getattr(memory, name)()
 print(mapped, libc.mallinfo2().fordblks)
 """
-MB64 = 64 * 2**20
+MB = 2**20
 
 
-def _placement(mode: str) -> tuple[int, int]:
-    """(bytes in mmapped blocks while the 64 MB block lived, heap bytes free after it was freed)."""
-    proc = subprocess.run([sys.executable, "-c", PLACEMENT, mode], capture_output=True, text=True, check=True)
+def _placement(*before: str, megabytes: int, after: tuple[str, ...] = ()) -> tuple[int, int]:
+    """(bytes in mmapped blocks while the block lived, heap bytes free after it was freed)."""
+    command = [sys.executable, "-c", PLACEMENT, *before, str(megabytes), *after]
+    proc = subprocess.run(command, capture_output=True, text=True, check=True)
     mapped, kept = proc.stdout.split()
     return int(mapped), int(kept)
 
 
-@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallinfo2"), reason="glibc ≥ 2.33's mallinfo2")
+glibc = pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallinfo2"), reason="glibc ≥ 2.33's mallinfo2")
+
+
+@glibc
 def test_a_batch_process_keeps_a_large_block_it_freed() -> None:
-    mapped, kept = _placement("default")
-    assert mapped >= MB64 and kept < MB64  # mapped for itself, unmapped when freed: faulted in anew
-    mapped, kept = _placement("keep")
-    assert mapped < MB64 and kept >= MB64  # from the heap, and still there for the next step
-    mapped, kept = _placement("keep, then release")
-    assert mapped < MB64 and kept < MB64  # a worker between jobs: handed back
+    mapped, kept = _placement(megabytes=64)
+    assert mapped >= 64 * MB and kept < 64 * MB  # mapped for itself, unmapped when freed: faulted in anew
+    mapped, kept = _placement("keep_freed_memory", megabytes=64)
+    assert mapped < 64 * MB and kept >= 64 * MB  # from the heap, and still there for the next step
+    mapped, kept = _placement("keep_freed_memory", megabytes=64, after=("release_freed_memory",))
+    assert mapped < 64 * MB and kept < 64 * MB  # a worker between jobs: handed back
+
+
+@glibc
+def test_a_server_keeps_a_request_sized_block_and_hands_back_a_larger_one() -> None:
+    mapped, kept = _placement("keep_request_memory", megabytes=24)
+    assert mapped < 24 * MB and kept >= 24 * MB  # glibc alone would map it (threshold 128 KB at start)
+    for policies in (["keep_request_memory"], ["keep_freed_memory", "keep_request_memory"]):  # demo
+        mapped, kept = _placement(*policies, megabytes=64)
+        assert mapped >= 64 * MB and kept < 64 * MB, policies
 
 
 @pytest.mark.parametrize(("command", "keeps"), [(["index", "list"], True), (["serve", "--port", "0"], False)])

@@ -20,6 +20,7 @@ from app.api.state import Service, log
 from app.api.uploads import BodyLimit
 from app.runtime import Runtime
 from app.settings import Settings
+from model.memory import keep_request_memory
 
 REFRESH_S = 2.0
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # nor does one clip's log-mel need OpenBLAS threads, whose spinning slowed the encoder running
         # beside it on the inference thread (a 10 s clip's /tags: 15.9 → 12 ms at one connection)
         threadpool_limits(1, user_api="blas")
+        keep_request_memory()  # a request's buffers stay in the heap for the next one
         service = Service(rt, app.state.metrics)
         app.state.audiotag = service
         await run_in_threadpool(service.jobs.reap_stale)
