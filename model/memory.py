@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 
 # mallopt parameters from glibc's <malloc.h>
@@ -44,16 +45,14 @@ def _glibc_function(name: str, *argtypes) -> Callable[..., int] | None:
     return function
 
 
-@cache
 def keep_freed_memory() -> bool:
-    """Make this process keep the memory it frees (glibc only; idempotent). True where it took effect."""
+    """Make this process keep the memory it frees (glibc only). True where it took effect."""
     mallopt = _glibc_function("mallopt", ctypes.c_int, ctypes.c_int)
     if mallopt is None:
         return False
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))
 
 
-@cache
 def keep_request_memory() -> bool:
     """For a server process: blocks up to `REQUEST_BLOCKS` come from the heap, which keeps up to
     `REQUEST_KEPT` free for the next request; a larger block (a long upload) is mapped for itself and
@@ -69,6 +68,17 @@ def keep_request_memory() -> bool:
     took = all([mallopt(parameter, value) for parameter, value in settings.items()])  # every one set
     release_freed_memory()  # what a batch phase before (`audiotag demo` trains, then serves) kept
     return took
+
+
+@contextmanager
+def batch_memory() -> Iterator[None]:
+    """Batch work inside a server process (a reindex job it runs itself): the batch policy while it
+    runs, then the server's again, with what the work kept handed back."""
+    keep_freed_memory()
+    try:
+        yield
+    finally:
+        keep_request_memory()
 
 
 def release_freed_memory() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -14,6 +15,7 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
+from app.api import state
 from app.api.main import create_app
 from app.settings import Settings
 from index import versions
@@ -196,7 +198,19 @@ def test_sounds_and_their_audio(client: TestClient) -> None:
     _error(client.get(f"{API}/nowhere"), 404, "not_found")
 
 
-def test_reindex_job_needs_the_token_and_swaps_the_index(client: TestClient, data: Path) -> None:
+def test_reindex_job_needs_the_token_and_swaps_the_index(
+    client: TestClient, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered: list[bool] = []
+    real = state.batch_memory
+
+    @contextlib.contextmanager
+    def recorded():
+        entered.append(True)
+        with real():
+            yield
+
+    monkeypatch.setattr(state, "batch_memory", recorded)
     _error(client.post(f"{API}/jobs/reindex"), 401, "unauthorized")
     _error(client.post(f"{API}/jobs/reindex", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
     bad = client.post(
@@ -220,6 +234,7 @@ def test_reindex_job_needs_the_token_and_swaps_the_index(client: TestClient, dat
     assert job["state"] == "done", job
     assert client.get(f"{API}/ready").json()["index_version"] == job["result"]["version"] != before
     assert client.app.state.audiotag.index.bundle is bundle  # the same model: not loaded again
+    assert entered  # the job ran under the batch memory policy (model/memory.py)
     assert any(j["id"] == job_id for j in client.get(f"{API}/jobs").json())
     _error(client.get(f"{API}/jobs/999999"), 404, "not_found")
 

@@ -12,10 +12,8 @@ from typer.testing import CliRunner
 
 import app.cli
 
-# Calls the functions of model.memory named before the size, allocates a block of that many MB, frees
-# it and calls those named after; prints where glibc put the block (bytes in mmapped blocks while it
-# lived) and the free bytes the heap kept, from mallinfo2.
-PLACEMENT = """
+# glibc's allocator statistics, for the scripts below.
+MALLINFO = """
 import ctypes, sys
 import numpy as np
 from model import memory
@@ -24,6 +22,13 @@ class Info(ctypes.Structure):
         "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split())]
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = Info
+"""
+# Calls the functions of model.memory named before the size, allocates a block of that many MB, frees
+# it and calls those named after; prints where glibc put the block (bytes in mmapped blocks while it
+# lived) and the free bytes the heap kept, from mallinfo2.
+PLACEMENT = (
+    MALLINFO
+    + """
 size = next(i for i, arg in enumerate(sys.argv) if arg.isdigit())
 for name in sys.argv[1:size]:
     assert getattr(memory, name)()
@@ -34,6 +39,7 @@ for name in sys.argv[size + 1:]:
     getattr(memory, name)()
 print(mapped, libc.mallinfo2().fordblks)
 """
+)
 MB = 2**20
 
 
@@ -65,6 +71,28 @@ def test_a_server_keeps_a_request_sized_block_and_hands_back_a_larger_one() -> N
     for policies in (["keep_request_memory"], ["keep_freed_memory", "keep_request_memory"]):  # demo
         mapped, kept = _placement(*policies, megabytes=64)
         assert mapped >= 64 * MB and kept < 64 * MB, policies
+
+
+# A server process runs a reindex job itself: a 64 MB block during the job, and another after it.
+JOB_IN_SERVER = (
+    MALLINFO
+    + """
+memory.keep_request_memory()
+def mapped_while_alive():
+    block = np.ones(16 * 2**20, np.float32)
+    return libc.mallinfo2().hblkhd
+with memory.batch_memory():
+    during = mapped_while_alive()
+print(during, mapped_while_alive())
+"""
+)
+
+
+@glibc
+def test_a_job_in_a_server_process_runs_under_the_batch_policy_and_then_the_server_s() -> None:
+    proc = subprocess.run([sys.executable, "-c", JOB_IN_SERVER], capture_output=True, text=True, check=True)
+    during, after = (int(x) for x in proc.stdout.split())
+    assert during < 64 * MB <= after
 
 
 @pytest.mark.parametrize(("command", "keeps"), [(["index", "list"], True), (["serve", "--port", "0"], False)])

@@ -29,6 +29,7 @@ from index.jobs import JobStore
 from index.reindex import run_reindex
 from index.search import CATALOGUE_MAX_AGE_S, SearchIndex
 from model.bundle import Bundle, BundleError
+from model.memory import batch_memory
 
 log = logging.getLogger("audiotag.api")
 
@@ -119,7 +120,8 @@ class Service:
             return
 
         def run() -> None:
-            run_reindex(self.jobs, job_id, self.rt.corpus, self.rt.reindex_options)
+            with batch_memory():  # the embedding's large tensors stay in the heap while the job runs
+                run_reindex(self.jobs, job_id, self.rt.corpus, self.rt.reindex_options)
             self.refresh()
 
         self.worker.submit(run)
