@@ -2,7 +2,8 @@
 
 A figure alone means little on machines that change from day to day (AVX-512 and bf16 one day, AVX2
 only the next, 3.5× slower at training), so every benchmark reports its figure beside one of these:
-- `cpu_extensions`: the vector extensions the CPU reports (AVX2, AVX-512, AVX-512 BF16, AMX);
+- `cpu_extensions`: the vector extensions the CPU reports (AVX2, AVX-512, AVX-512 BF16, AMX), from
+  `cpu_info`, which report.machine also reads for the CPU's name, family and model;
 - `matmul_gflops`: a large square matmul, the machine's arithmetic peak as torch reaches it;
 - `conv_gflops`: a convolution shaped like the audio encoder's second block, its practical peak.
 """
@@ -27,14 +28,23 @@ EXTENSIONS = {
 }
 
 
+def cpu_info() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo ("model name", "cpu family", "flags", …); empty
+    where there is none."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return {}
+    info: dict[str, str] = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        info.setdefault(key.strip(), value.strip())
+    return info
+
+
 def cpu_extensions() -> list[str]:
     """The vector extensions of this CPU that matter to torch and FAISS (empty if unknown)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    lines = text.splitlines()
-    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    flags = cpu_info().get("flags", "").split()
     return [name for flag, name in EXTENSIONS.items() if flag in flags]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench.floors import cpu_extensions
+from bench.floors import cpu_extensions, cpu_info
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = "# Benchmarks\n\nMeasured figures, each section written by the benchmark named in it.\n"
@@ -22,14 +22,7 @@ HEADER = "# Benchmarks\n\nMeasured figures, each section written by the benchmar
 def machine() -> str:
     """CPU model (with its family and model numbers: a virtual CPU is often named only "AMD EPYC"),
     its vector extensions, cores and the torch build, in one line."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    info: dict[str, str] = {}
-    for line in lines:  # the first processor's
-        key, _, value = line.partition(":")
-        info.setdefault(key.strip(), value.strip())
+    info = cpu_info()
     cpu, numbers = info.get("model name") or platform.processor() or platform.machine(), ""
     if "cpu family" in info and "model" in info:
         numbers = f"family {info['cpu family']} model {info['model']}: "
