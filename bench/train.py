@@ -90,7 +90,7 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--compile", action="store_true", help="also measure torch.compile")
     args = ap.parse_args()
-    keep_freed_memory()
+    keep_freed_memory()  # as the batch command it measures does
     device = resolve_device(args.device)
     modes = [(False, False)] + ([(True, False)] if bf16_supported(device) else [])
     if args.compile:

@@ -1,4 +1,4 @@
-"""How a batch process's allocator treats the large tensors of training and embedding.
+"""How the allocator treats freed memory: kept by batch processes, a request's worth by a server.
 
 glibc serves every allocation over 32 MB with a fresh `mmap` and unmaps it when freed, so each
 training step and each embedded shard faults its activations in again page by page (the kernel zeroes
@@ -10,7 +10,7 @@ process (`audiotag worker`) hands its free pages back between jobs.
 
 A server keeps a bounded amount instead (`keep_request_memory`): glibc's default moves its mmap
 threshold with the blocks freed and trims the heap whenever its free top is twice that, so a request's
-few-MB buffers were faulted in again on most requests (a 10 s clip's /tags 11.0 → 9.6 ms).
+few-MB buffers were faulted in again on most requests (a 10 s clip's /tags 11.0 → 9.5 ms).
 """
 
 from __future__ import annotations
@@ -45,27 +45,30 @@ def _glibc_function(name: str, *argtypes) -> Callable[..., int] | None:
     return function
 
 
-def keep_freed_memory() -> bool:
-    """Make this process keep the memory it frees (glibc only). True where it took effect."""
+def _set_malloc(settings: dict[int, int]) -> bool:
+    """Set glibc's malloc parameters (mallopt); True where every one took effect, False elsewhere."""
     mallopt = _glibc_function("mallopt", ctypes.c_int, ctypes.c_int)
     if mallopt is None:
         return False
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))
+    return all([mallopt(parameter, value) for parameter, value in settings.items()])  # every one set
+
+
+def keep_freed_memory() -> bool:
+    """Make this process keep the memory it frees (glibc only). True where it took effect."""
+    return _set_malloc({_M_MMAP_MAX: 0, _M_TRIM_THRESHOLD: _NEVER_TRIM})
 
 
 def keep_request_memory() -> bool:
     """For a server process: blocks up to `REQUEST_BLOCKS` come from the heap, which keeps up to
     `REQUEST_KEPT` free for the next request; a larger block (a long upload) is mapped for itself and
     handed back when freed. Undoes `keep_freed_memory`. True where it took effect (glibc only)."""
-    mallopt = _glibc_function("mallopt", ctypes.c_int, ctypes.c_int)
-    if mallopt is None:
-        return False
-    settings = {
-        _M_MMAP_MAX: _DEFAULT_MMAP_MAX,  # undoes keep_freed_memory
-        _M_MMAP_THRESHOLD: REQUEST_BLOCKS,
-        _M_TRIM_THRESHOLD: REQUEST_KEPT,
-    }
-    took = all([mallopt(parameter, value) for parameter, value in settings.items()])  # every one set
+    took = _set_malloc(
+        {
+            _M_MMAP_MAX: _DEFAULT_MMAP_MAX,  # undoes keep_freed_memory
+            _M_MMAP_THRESHOLD: REQUEST_BLOCKS,
+            _M_TRIM_THRESHOLD: REQUEST_KEPT,
+        }
+    )
     release_freed_memory()  # what a batch phase before (`audiotag demo` trains, then serves) kept
     return took
 
