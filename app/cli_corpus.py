@@ -9,13 +9,7 @@ import typer
 from app.cli_data import report_ingest
 from app.console import console, fail
 from app.runtime import Runtime
-from index.corpus.build import build_packages
-from index.corpus.credits import write_credits, write_metadata
-from index.corpus.debian import CorpusError
 from index.corpus.presets import PRESETS
-from index.freesound import FreesoundClient, FreesoundError
-from index.ingest import IngestSummary, ingest
-from index.metadata import record_from_dict
 
 app = typer.Typer(help="Build or download corpora of tagged sounds.", no_args_is_help=True)
 
@@ -31,7 +25,23 @@ def build_cmd(
     keep_debs: bool = typer.Option(False, help="Keep the downloaded .deb files."),
 ) -> None:
     """Build the built-in corpus from Debian packages and ingest it."""
-    rt: Runtime = ctx.obj
+    build_corpus(ctx.obj, preset, packages, ingest_too, keep_debs)
+
+
+def build_corpus(
+    rt: Runtime,
+    preset: str = "demo",
+    packages: str | None = None,
+    ingest_too: bool = True,
+    keep_debs: bool = False,
+) -> None:
+    """The clips of a preset (or of comma-separated `packages`) in the corpus folder, ingested."""
+    from index.corpus.build import build_packages
+    from index.corpus.credits import write_credits, write_metadata
+    from index.corpus.debian import CorpusError
+    from index.ingest import IngestSummary, ingest
+    from index.metadata import record_from_dict
+
     if packages is None and preset not in PRESETS:
         fail(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
     names = [p.strip() for p in packages.split(",") if p.strip()] if packages else PRESETS[preset]
@@ -80,6 +90,9 @@ def freesound_cmd(
     ingest_too: bool = typer.Option(False, "--ingest/--no-ingest", help="Ingest what was downloaded."),
 ) -> None:
     """Download sounds (previews and metadata) from the Freesound API into the ingest shape."""
+    from index.freesound import FreesoundClient, FreesoundError
+    from index.ingest import ingest
+
     rt: Runtime = ctx.obj
     out = out or rt.settings.corpus_dir / "freesound"
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -10,11 +11,9 @@ from rich.table import Table
 from app.console import console, fail
 from app.runtime import Runtime
 from index import versions
-from index.catalogue.queries import catalogue_counts, live_sounds_with_words
-from index.corpus.coverage import coverage
-from index.features import build_features
-from index.ingest import IngestSummary, ingest
-from index.metadata import MetadataError
+
+if TYPE_CHECKING:
+    from index.ingest import IngestSummary
 
 
 def report_ingest(rt: Runtime, summary: IngestSummary, title: str = "ingest") -> None:
@@ -50,6 +49,9 @@ def ingest_cmd(
     ),
 ) -> None:
     """Ingest a folder of audio plus Freesound-style metadata into the catalogue."""
+    from index.ingest import ingest
+    from index.metadata import MetadataError
+
     rt: Runtime = ctx.obj
     if not path.is_dir():
         fail(f"not a folder: {path}")
@@ -70,6 +72,8 @@ def ingest_cmd(
 
 def features_cmd(ctx: typer.Context) -> None:
     """Compute log-mel features of catalogue sounds missing from the feature cache."""
+    from index.features import build_features
+
     rt: Runtime = ctx.obj
     done, failed = build_features(rt.catalogue, rt.feature_cache, rt.limits, rt.settings.workers)
     console.print(f"features: {done} computed, {len(rt.feature_cache)} in the cache, {len(failed)} failed")
@@ -79,7 +83,14 @@ def features_cmd(ctx: typer.Context) -> None:
 
 def stats_cmd(ctx: typer.Context) -> None:
     """Summarise the catalogue: sounds, hours, tags, rejections."""
-    rt: Runtime = ctx.obj
+    print_stats(ctx.obj)
+
+
+def print_stats(rt: Runtime) -> None:
+    """The catalogue's counts and its coverage of sound categories, as tables."""
+    from index.catalogue.queries import catalogue_counts, live_sounds_with_words
+    from index.corpus.coverage import coverage
+
     c = catalogue_counts(rt.catalogue)
     table = Table(title="catalogue", show_header=False)
     table.add_row("database", rt.settings.catalogue_url)

@@ -5,32 +5,21 @@ from __future__ import annotations
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from app.console import console, fail
 from app.runtime import Runtime
-from index.catalogue.queries import catalogue_hashes
 from index.corpus.debian import CorpusError
-from index.scoring import Scorer
-from model.bundle import Bundle, BundleError
-from model.cache import FeatureCache
-from model.shipped import default_bundle
+from model.bundles import default_bundle
 from trainer.eval.builtin import BUILTIN_TASKS, builtin_task
-from trainer.eval.catalogue import catalogue_figures, embed_catalogue
-from trainer.eval.datasets import (
-    DatasetError,
-    Task,
-    load_csv_manifest,
-    load_folder_per_class,
-    load_gtzan,
-    load_nsynth,
-    load_urbansound8k,
-)
-from trainer.eval.figures import task_figures
-from trainer.eval.report import classification_table, write_report
-from trainer.eval.run import EvalResult, evaluate_task
+
+if TYPE_CHECKING:
+    from model.bundle import Bundle
+    from trainer.eval.datasets import Task
+    from trainer.eval.run import EvalResult
 
 CATALOGUE = "catalogue"
 DEFAULT_TASKS = [*BUILTIN_TASKS, CATALOGUE]
@@ -46,6 +35,15 @@ TASK_HELP = (
 
 def dataset_task(spec: str) -> Task:
     """A `kind:PATH` task spec → the loaded task."""
+    from trainer.eval.datasets import (
+        DatasetError,
+        load_csv_manifest,
+        load_folder_per_class,
+        load_gtzan,
+        load_nsynth,
+        load_urbansound8k,
+    )
+
     kind, _, where = spec.partition(":")
     path = Path(where).expanduser()
     if kind not in DATASET_KINDS or not where:
@@ -65,6 +63,8 @@ def dataset_task(spec: str) -> Task:
 
 
 def _load_bundles(paths: list[Path], rt: Runtime) -> dict[str, Bundle]:
+    from model.bundle import Bundle
+
     if not paths:
         latest = default_bundle(rt.settings.bundles_dir)
         if latest is None:
@@ -89,6 +89,16 @@ def eval_cmd(
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw the PNG figures."),
 ) -> None:
     """Evaluate model bundles the paper's way and beyond, and write a markdown report with figures."""
+    from index.catalogue.queries import catalogue_hashes
+    from index.scoring import Scorer
+    from model.bundle import BundleError
+    from model.cache import FeatureCache
+    from trainer.eval.catalogue import catalogue_figures, embed_catalogue
+    from trainer.eval.datasets import DatasetError
+    from trainer.eval.figures import task_figures
+    from trainer.eval.report import write_report
+    from trainer.eval.run import EvalResult, evaluate_task
+
     rt: Runtime = ctx.obj
     names = task or DEFAULT_TASKS
     try:
@@ -155,6 +165,8 @@ def _unique_names(tasks: list[Task]) -> None:
 
 
 def _print_summary(result: EvalResult) -> None:
+    from trainer.eval.report import classification_table
+
     lines = classification_table(result)
     if not result.tasks:
         return

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
-from tqdm import tqdm
 
 from app.console import console, fail
 from app.runtime import Runtime
 from index import versions
-from index.catalogue.queries import DeleteError, delete_sound
-from index.indexer import IndexMismatchError
-from index.jobs import JobError, JobView
-from index.reindex import ReindexError, new_reindex_job, run_reindex
-from index.search import Filters, SearchIndex
-from model.bundle import BundleError, UnknownTagsError
+
+if TYPE_CHECKING:
+    from index.jobs import JobView
+    from index.search import SearchIndex
 
 index_app = typer.Typer(help="Build, update, list and publish search indices.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Batch jobs (reindex) and their state.", no_args_is_help=True)
@@ -24,6 +22,10 @@ jobs_app = typer.Typer(help="Batch jobs (reindex) and their state.", no_args_is_
 
 def _run(rt: Runtime, mode: str, **params) -> JobView:
     """Queue a reindex job and run it here, with a progress bar; one red line if it fails."""
+    from tqdm import tqdm
+
+    from index.reindex import ReindexError, new_reindex_job, run_reindex
+
     reaped = rt.jobs.reap_stale()
     for job_id in reaped:
         console.print(f"job {job_id}: its worker had stopped; marked failed")
@@ -61,7 +63,19 @@ def build_cmd(
     ),  # fmt: skip
 ) -> None:
     """Embed every sound with a model bundle and write a new index version (resumes a killed build)."""
-    rt: Runtime = ctx.obj
+    build_index(ctx.obj, bundle, factory, shard_size, publish, ray)
+
+
+def build_index(
+    rt: Runtime,
+    bundle: Path | None = None,
+    factory: str | None = None,
+    shard_size: int | None = None,
+    publish: bool = True,
+    ray: str | None = None,
+) -> None:
+    """Build an index version with `bundle` (default: the newest) and print what the job did; unset
+    arguments come from the settings."""
     if bundle is not None and not (bundle / "manifest.json").is_file():
         fail(f"not a model bundle (no manifest.json): {bundle}")
     job = _run(rt, "build", bundle=str(bundle) if bundle else None, factory=factory,
@@ -74,7 +88,11 @@ def update_cmd(
     publish: bool = typer.Option(True, "--publish/--no-publish", help="Serve the new version at once."),
 ) -> None:
     """Add sounds ingested since the served index was built and drop deleted ones, without a rebuild."""
-    rt: Runtime = ctx.obj
+    update_index(ctx.obj, publish)
+
+
+def update_index(rt: Runtime, publish: bool = True) -> None:
+    """Bring the served index up to date with the catalogue and print what changed."""
     if versions.current_version(rt.settings.indices_dir) is None:
         fail("no index is published: run `audiotag index build` first")
     job = _run(rt, "update", publish=publish)
@@ -158,6 +176,8 @@ def jobs_show_cmd(
     ctx: typer.Context, job_id: int = typer.Argument(..., help="A job id (jobs list).")
 ) -> None:
     """Everything about one job."""
+    from index.jobs import JobError
+
     rt: Runtime = ctx.obj
     rt.jobs.reap_stale()
     try:
@@ -175,6 +195,8 @@ def delete_cmd(
     sound: str = typer.Argument(..., help="The sound's id or uid (source:id)."),
 ) -> None:
     """Delete a sound from the catalogue: searches stop returning it at once; `index update` drops it."""
+    from index.catalogue.queries import DeleteError, delete_sound
+
     rt: Runtime = ctx.obj
     try:
         sid, uid = delete_sound(rt.catalogue, sound)
@@ -199,6 +221,9 @@ def register(app: typer.Typer) -> None:
 
 def open_served_index(rt: Runtime) -> SearchIndex:
     """The published index with the bundle it was built with; one red line when there is none."""
+    from index.indexer import IndexMismatchError
+    from model.bundle import BundleError
+
     try:
         return rt.search_index(versions.current_dir(rt.settings.indices_dir))
     except (versions.IndexVersionError, BundleError, IndexMismatchError) as err:
@@ -215,6 +240,9 @@ def search_cmd(
     tag: str | None = typer.Option(None, help="Keep sounds that have this tag."),
 ) -> None:
     """Text → audio: the sounds nearest the tags' embedding, in the served index."""
+    from index.search import Filters
+    from model.bundle import UnknownTagsError
+
     rt: Runtime = ctx.obj
     index = open_served_index(rt)
     try:

@@ -7,7 +7,6 @@ import os
 import typer
 
 from app.console import console, fail
-from app.processes import PortInUseError, run_processes
 from app.runtime import Runtime
 from app.settings import Settings
 
@@ -52,6 +51,7 @@ def serve(
     import uvicorn
 
     from app.api.main import create_app
+    from app.processes import PortInUseError, run_processes
 
     s = settings
     host, port, workers = host or s.host, port or s.port, workers or s.serve_workers or default_workers()

@@ -12,16 +12,10 @@ from rich.table import Table
 
 from app.console import console, fail
 from app.runtime import Runtime
-from model.bundle import BundleError, bundle_version
+from model.bundles import bundle_version
 from model.config import DEFAULT_VARIANT, VARIANTS
-from model.shipped import save_inference_bundle
-from trainer.bundle_writer import write_training_bundle
 from trainer.config import RECIPES, TrainConfig
 from trainer.config import recipe as make_recipe
-from trainer.data import DataError, load_training_data
-from trainer.distributed import join, leave
-from trainer.eval.summary import bundle_summary
-from trainer.loop import train
 
 
 def train_cmd(
@@ -97,6 +91,11 @@ def run_training(
     """Train on the catalogue with `cfg`, write the bundle, print the result; one red line on error.
     Under `torchrun --nproc-per-node N` the N processes train together; rank 0 writes and prints, the
     others return None."""
+    from trainer.bundle_writer import write_training_bundle
+    from trainer.data import DataError, load_training_data
+    from trainer.distributed import join, leave
+    from trainer.loop import train
+
     ranks = join(cfg.device)
     try:
         data = load_training_data(
@@ -175,6 +174,10 @@ def export_cmd(
     evaluation_command: str = typer.Option("", help="The eval command that made it, for the record."),
 ) -> None:
     """Write a compact inference-only copy of a bundle: no decoder, float16 weights and word vectors."""
+    from model.bundle import BundleError
+    from model.shipped import save_inference_bundle
+    from trainer.eval.summary import bundle_summary
+
     try:
         extra = {}
         if evaluation is not None:

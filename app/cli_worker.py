@@ -8,9 +8,6 @@ import typer
 
 from app.console import console
 from app.runtime import Runtime
-from index.jobs import worker_id
-from index.reindex import KIND, run_reindex
-from model.memory import release_freed_memory
 
 
 def worker_cmd(
@@ -19,6 +16,10 @@ def worker_cmd(
     once: bool = typer.Option(False, "--once", help="Run what is queued now, then exit."),
 ) -> None:
     """Claim and run reindex jobs (several workers may share one database: each job runs once)."""
+    from index.jobs import worker_id
+    from index.reindex import KIND, run_reindex
+    from model.memory import release_freed_memory
+
     rt: Runtime = ctx.obj
     me = worker_id()
     console.print(f"worker {me} watching the jobs table")

@@ -1,4 +1,8 @@
-"""Objects every command needs, built once from the settings."""
+"""Objects every command needs, built once from the settings.
+
+Each is imported where it is first built, so a command that needs none of the model's parts (`--help`,
+`stats`, `jobs list`) never imports torch, FAISS or gensim.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.settings import Settings
-from index import versions
-from index.catalogue.db import Catalogue
-from index.indexer import Corpus, IndexOptions
-from index.jobs import JobStore
-from index.reindex import ReindexOptions
-from model.audio import AudioLimits
-from model.cache import FeatureCache
-from model.features import FeatureConfig
+from model.limits import AudioLimits
 
 if TYPE_CHECKING:
+    from index.catalogue.db import Catalogue
+    from index.indexer import Corpus, IndexOptions
+    from index.jobs import JobStore
+    from index.reindex import ReindexOptions
     from index.search import SearchIndex
     from model.bundle import Bundle
+    from model.cache import FeatureCache
 
 
 @dataclass
@@ -28,18 +30,27 @@ class Runtime:
 
     @cached_property
     def catalogue(self) -> Catalogue:
+        from index.catalogue.db import Catalogue
+
         return Catalogue(self.settings.catalogue_url)
 
     @cached_property
     def feature_cache(self) -> FeatureCache:
+        from model.cache import FeatureCache
+        from model.features import FeatureConfig
+
         return FeatureCache(self.settings.cache_dir / "features", FeatureConfig())
 
     @property
     def corpus(self) -> Corpus:
+        from index.indexer import Corpus
+
         return Corpus(self.catalogue, self.feature_cache, self.limits, self.settings.workers)
 
     @property
     def index_options(self) -> IndexOptions:
+        from index.indexer import IndexOptions
+
         s = self.settings
         return IndexOptions(
             s.index_factory, s.index_shard_size, s.index_nprobe, s.index_ef_search, s.ray_address
@@ -47,12 +58,15 @@ class Runtime:
 
     @property
     def reindex_options(self) -> ReindexOptions:
+        from index.reindex import ReindexOptions
+
         s = self.settings
         return ReindexOptions(s.bundles_dir, s.indices_dir, self.index_options, s.device)
 
     def search_index(self, folder: Path, loaded: dict[Path, Bundle] | None = None) -> SearchIndex:
         """An index version with the bundle it was built with (taken from `loaded`, by path, when
         it is there)."""
+        from index import versions
         from index.search import SearchIndex
         from model.bundle import Bundle
 
@@ -63,6 +77,8 @@ class Runtime:
 
     @cached_property
     def jobs(self) -> JobStore:
+        from index.jobs import JobStore
+
         return JobStore(self.catalogue)
 
     @property

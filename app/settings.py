@@ -9,9 +9,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from model.audio import AudioLimits
+from model.limits import AudioLimits
 
-_LIMITS = AudioLimits()  # the input limits' defaults live in one place: model/audio.py
+_LIMITS = AudioLimits()  # the input limits' defaults live in one place: model/limits.py
 
 
 def _default_data_dir() -> Path:
@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     workers: int = Field(default=2, ge=1, description="Processes used to decode audio.")
+    debug: bool = Field(default=False, description="Show the traceback of a command's unexpected failure.")
 
     # Input limits: a clip outside them is rejected with a reason, never half-ingested.
     min_duration_s: float = Field(default=_LIMITS.min_duration_s, gt=0)

@@ -26,7 +26,8 @@ from index.catalogue.db import Catalogue
 from index.features import build_features
 from index.indexer import Corpus, IndexOptions, build_version
 from model.audio import AudioLimits
-from model.bundle import Bundle, latest_bundle
+from model.bundle import Bundle
+from model.bundles import latest_bundle
 from model.cache import FeatureCache
 from model.features import FeatureConfig
 from model.memory import keep_freed_memory

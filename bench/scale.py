@@ -33,7 +33,8 @@ from bench.report import machine, markdown_table, show, write_section
 from index import vector_index
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, IndexOptions, build_version
-from model.bundle import Bundle, latest_bundle
+from model.bundle import Bundle
+from model.bundles import latest_bundle
 from model.cache import FeatureCache
 from model.features import FeatureConfig
 from model.memory import keep_freed_memory

@@ -44,7 +44,8 @@ from index.centres import Centres
 from index.indexer import SPACES
 from index.scoring import single_word_tags
 from model.audio import AudioLimits
-from model.bundle import Bundle, latest_bundle
+from model.bundle import Bundle
+from model.bundles import latest_bundle
 from model.memory import keep_request_memory
 
 NOTE = (

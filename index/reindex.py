@@ -13,7 +13,7 @@ from index import versions
 from index.indexer import Corpus, IndexOptions, Report, build_version, update_version
 from index.jobs import JobStore, JobView, run_job
 from model.bundle import Bundle
-from model.shipped import default_bundle
+from model.bundles import default_bundle
 
 KIND = "reindex"
 

@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from model.bundles import bundle_by_version
 from model.files import write_text_atomic
 from model.ids import version_id
-from model.shipped import bundle_by_version
 
 CURRENT = "current"
 MANIFEST = "manifest.json"

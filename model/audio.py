@@ -10,6 +10,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from model.limits import AudioLimits
+
 AudioSource = str | Path | bytes
 
 # Container magic numbers: the extension is never trusted.
@@ -38,17 +40,6 @@ class AudioError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-@dataclass(frozen=True)
-class AudioLimits:
-    min_duration_s: float = 0.05
-    max_duration_s: float = 600.0
-    max_file_bytes: int = 200 * 1024 * 1024
-    min_sample_rate: int = 4000
-    max_sample_rate: int = 384000
-    max_channels: int = 32
-    silence_rms: float = 1e-4
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from gensim.models import KeyedVectors
 from safetensors.torch import load_file, save_file
 
 from model.audio import resample
+from model.bundles import MANIFEST, VOCABULARY, WEIGHTS, WORD_VECTORS
 from model.config import ModelConfig
 from model.device import autocast, resolve_device
 from model.features import FeatureConfig, Scaler, all_patches, log_mel
@@ -29,12 +30,6 @@ from model.word_vectors import has_vector, lookup
 
 DECODER = "audio_decoder."
 QUERY_CACHE = 4096  # tag sets whose φ_w `embed_tags` keeps
-MANIFEST, WEIGHTS, WORD_VECTORS, VOCABULARY = (
-    "manifest.json",
-    "weights.safetensors",
-    "word_vectors.kv",
-    "vocabulary.json",
-)
 
 
 class BundleError(ValueError):
@@ -205,32 +200,6 @@ def _load_state(model: AudioTagModel, state: dict[str, torch.Tensor], name: str)
 
 def _normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
-
-
-def find_bundles(root: Path) -> list[Path]:
-    """Bundle folders under `root`, oldest first (by the creation time in their manifests)."""
-    found = []
-    for manifest in Path(root).glob(f"*/{MANIFEST}") if Path(root).is_dir() else []:
-        try:
-            created = json.loads(manifest.read_text()).get("created", "")
-        except (OSError, json.JSONDecodeError):
-            continue
-        found.append((created, manifest.parent.name, manifest.parent))
-    return [p for _, _, p in sorted(found)]
-
-
-def latest_bundle(root: Path) -> Path | None:
-    """The newest bundle the user trained into `root`, or None."""
-    found = find_bundles(root)
-    return found[-1] if found else None
-
-
-def bundle_version(path: Path) -> str | None:
-    """The version in a bundle folder's manifest, without loading the model (None if unreadable)."""
-    try:
-        return json.loads((Path(path) / MANIFEST).read_text()).get("version")
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def load(path: Path, device: str = "auto") -> Bundle:

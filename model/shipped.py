@@ -1,7 +1,8 @@
-"""The model that ships with audiotag, and the compact inference-only copy it is made with.
+"""The compact inference-only copy of a bundle, which the model shipped with audiotag is.
 
 `model/shipped/` is a bundle exported by `audiotag export` (no decoder, float16 weights and word
-vectors); it is installed with the package and used wherever the user has trained no bundle.
+vectors); it is installed with the package and used wherever the user has trained no bundle
+(`model/bundles.py` finds it).
 """
 
 from __future__ import annotations
@@ -13,31 +14,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from model.bundle import (
-    DECODER,
-    MANIFEST,
-    VOCABULARY,
-    WEIGHTS,
-    WORD_VECTORS,
-    Bundle,
-    bundle_version,
-    latest_bundle,
-)
+from model.bundle import DECODER, Bundle
+from model.bundles import MANIFEST, VOCABULARY, WEIGHTS, WORD_VECTORS
 from model.files import publish_folder, staging_folder
 from model.word_vectors import compact
-
-SHIPPED = Path(__file__).parent / "shipped"
-
-
-def default_bundle(root: Path) -> Path | None:
-    """The newest bundle in `root`, else the model shipped with audiotag (None if neither exists)."""
-    return latest_bundle(root) or (SHIPPED if (SHIPPED / MANIFEST).is_file() else None)
-
-
-def bundle_by_version(root: Path, version: str) -> Path:
-    """The folder of bundle `version`: in `root`, or the shipped model when it is that version."""
-    path = Path(root) / version
-    return SHIPPED if not path.exists() and bundle_version(SHIPPED) == version else path
 
 
 def save_inference_bundle(source: Path, out: Path, extra: dict | None = None) -> Path:

@@ -118,7 +118,8 @@ def indexed_copy(trained: Path, folder: Path) -> Path:
     from index import versions
     from index.catalogue.db import Catalogue
     from index.indexer import Corpus, build_version
-    from model.bundle import Bundle, latest_bundle
+    from model.bundle import Bundle
+    from model.bundles import latest_bundle
     from model.cache import FeatureCache
 
     data = Path(shutil.copytree(trained, folder / "data"))

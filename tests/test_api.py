@@ -22,7 +22,8 @@ from index import versions
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, build_version
 from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
-from model.bundle import Bundle, latest_bundle
+from model.bundle import Bundle
+from model.bundles import latest_bundle
 from model.cache import FeatureCache
 from tests.conftest import tone
 

@@ -14,9 +14,9 @@ from index.catalogue.db import Catalogue
 from index.contexts import FILE, TagContexts
 from index.indexer import Corpus, build_version
 from index.search import SearchIndex
-from model.bundle import Bundle, latest_bundle
+from model.bundle import Bundle
+from model.bundles import SHIPPED, latest_bundle
 from model.cache import FeatureCache
-from model.shipped import SHIPPED
 
 SETS = [["drum", "kick"]] * 3 + [["ball", "kick"], ["car", "crash"]]
 

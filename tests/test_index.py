@@ -21,7 +21,8 @@ from index.catalogue.queries import delete_sound
 from index.indexer import Corpus, IndexMismatchError, IndexOptions, build_version, update_version
 from index.jobs import JobStore, run_job
 from index.search import Filters, SearchIndex, SoundNotIndexed
-from model.bundle import Bundle, UnknownTagsError, latest_bundle
+from model.bundle import Bundle, UnknownTagsError
+from model.bundles import latest_bundle
 from model.cache import FeatureCache
 from tests.conftest import run_cli, tone, write_audio, write_jsonl
 

@@ -23,7 +23,8 @@ from index import versions
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, IndexOptions, build_version
 from index.jobs import JobStore
-from model.bundle import Bundle, latest_bundle
+from model.bundle import Bundle
+from model.bundles import latest_bundle
 from model.cache import FeatureCache
 from tests.conftest import run_cli
 

@@ -17,7 +17,8 @@ import soundfile as sf
 from index import versions
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, build_version
-from model.bundle import Bundle, latest_bundle
+from model.bundle import Bundle
+from model.bundles import latest_bundle
 from model.cache import FeatureCache
 from model.tags import normalise_tags
 from tests.conftest import indexed_copy, run_cli, running_server, tone, write_audio

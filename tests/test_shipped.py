@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from model.bundle import Bundle
-from model.shipped import SHIPPED
+from model.bundles import SHIPPED
 
 pytestmark = pytest.mark.skipif(not (SHIPPED / "manifest.json").is_file(), reason="no shipped model")
 

@@ -185,7 +185,7 @@ def test_inference_bundle_is_compact_and_embeds_alike(
 ) -> None:
     from safetensors.torch import load_file
 
-    import model.shipped as bundles
+    import model.bundles as bundles
 
     result = train(data, TINY, tmp_path / "run", progress=False)
     cache = FeatureCache(corpus / "data/cache/features")

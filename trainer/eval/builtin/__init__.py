@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from trainer.eval.builtin.drums import build_drums
-from trainer.eval.builtin.instruments import build_instruments
-from trainer.eval.builtin.sound_events import build_sound_events
-from trainer.eval.builtin.taskdir import ABOUT, MANIFEST, is_built
-from trainer.eval.datasets import Task, load_csv_manifest
+if TYPE_CHECKING:
+    from trainer.eval.datasets import Task
 
-BUILTIN_TASKS: dict[str, Callable[..., Path]] = {
-    "instruments": build_instruments,
-    "drums": build_drums,
-    "sound-events": build_sound_events,
+# task name → (module, builder); a builder and what it reads is imported only to build its task
+BUILTIN_TASKS: dict[str, tuple[str, str]] = {
+    "instruments": ("trainer.eval.builtin.instruments", "build_instruments"),
+    "drums": ("trainer.eval.builtin.drums", "build_drums"),
+    "sound-events": ("trainer.eval.builtin.sound_events", "build_sound_events"),
 }
 
 
@@ -23,9 +22,15 @@ def builtin_task(
     name: str, tasks_dir: Path, mirror: str | None = None, progress: bool = True, rebuild: bool = False
 ) -> tuple[Task, dict]:
     """The task (built first if needed) and its about.json."""
+    from trainer.eval.builtin.taskdir import ABOUT, MANIFEST, is_built
+    from trainer.eval.datasets import load_csv_manifest
+
     root = Path(tasks_dir) / name
     if rebuild or not is_built(root):
-        BUILTIN_TASKS[name](root, Path(tasks_dir) / ".debs", mirror=mirror, progress=progress)
+        module, builder = BUILTIN_TASKS[name]
+        getattr(importlib.import_module(module), builder)(
+            root, Path(tasks_dir) / ".debs", mirror=mirror, progress=progress
+        )
     task = load_csv_manifest(root / MANIFEST)
     task.name = name
     return task, json.loads((root / ABOUT).read_text())
