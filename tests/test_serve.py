@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -21,11 +20,10 @@ from model.bundle import Bundle
 from model.bundles import latest_bundle
 from model.cache import FeatureCache
 from model.tags import normalise_tags
+from tests.browser import chromium, needs_chromium
 from tests.conftest import indexed_copy, run_cli, running_server, tone, write_audio
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMEDRIVER = shutil.which("chromedriver")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -63,22 +61,15 @@ def test_real_server_answers_and_refuses(server) -> None:
     assert "<title>audiotag</title>" in httpx.get(base).text
 
 
-@pytest.mark.skipif(not (CHROMEDRIVER and CHROMIUM), reason="needs Debian's chromium and chromium-driver")
+@needs_chromium
 def test_web_page_in_headless_chromium(server, tmp_path: Path) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     base, _ = server
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1600"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    wait = WebDriverWait(driver, 30)
-    try:
+    with chromium() as driver:
+        wait = WebDriverWait(driver, 30)
         driver.get(base)
         wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "sounds"))
         driver.find_element(By.ID, "query").send_keys("rain qwzx")
@@ -107,8 +98,6 @@ def test_web_page_in_headless_chromium(server, tmp_path: Path) -> None:
         driver.find_element(By.ID, "file").send_keys(str(bad))
         wait.until(ec.text_to_be_present_in_element((By.ID, "upload-note"), "silent"))
         driver.save_screenshot(str(ARTIFACTS / "web-page-error.png"))
-    finally:
-        driver.quit()
 
 
 @contextlib.contextmanager
