@@ -134,7 +134,7 @@ def use_the_service(base: str, screenshot: Path) -> str:
         assert tags.status_code == 200 and tags.json()["tags"], tags.text
         labels = {"labels": "bell, dog, engine"}
         scores = c.post("/classify", files={"file": ("beep.wav", _clip(), "audio/wav")}, data=labels)
-        assert scores.status_code == 200 and len(scores.json()["scores"]) == 3, scores.text
+        assert scores.status_code == 200 and len(scores.json()["labels"]) == 3, scores.text
     page = httpx.get(base, timeout=30)
     assert page.status_code == 200 and "<title>audiotag</title>" in page.text
     if CHROMEDRIVER and CHROMIUM:
