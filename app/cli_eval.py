@@ -89,13 +89,14 @@ def eval_cmd(
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw the PNG figures."),
 ) -> None:
     """Evaluate model bundles the paper's way and beyond, and write a markdown report with figures."""
-    from index.catalogue.queries import catalogue_hashes
+    from index.catalogue.queries import catalogue_hashes, live_sound_names
     from index.scoring import Scorer
     from model.bundle import BundleError
     from model.cache import FeatureCache
     from trainer.eval.catalogue import catalogue_figures, embed_catalogue
     from trainer.eval.datasets import DatasetError
     from trainer.eval.figures import task_figures
+    from trainer.eval.outofsource import out_of_source_figures
     from trainer.eval.report import write_report
     from trainer.eval.run import EvalResult, evaluate_task
 
@@ -137,9 +138,13 @@ def eval_cmd(
                 )
             )
         if CATALOGUE in names:
+            sound_names = live_sound_names(rt.catalogue)
             for name in bundles:
                 result.catalogue[name] = (
                     catalogue_figures(clips[name], scorers[name]) if clips[name] else None
+                )
+                result.out_of_source[name] = (
+                    out_of_source_figures(clips[name], sound_names, scorers[name]) if clips[name] else None
                 )
     except (BundleError, DatasetError, CorpusError) as err:
         fail(str(err))
@@ -165,12 +170,18 @@ def _unique_names(tasks: list[Task]) -> None:
 
 
 def _print_summary(result: EvalResult) -> None:
-    from trainer.eval.report import classification_table
+    from trainer.eval.report import classification_table, out_of_source_tables
 
-    lines = classification_table(result)
-    if not result.tasks:
-        return
-    table = Table(title="downstream accuracy, % (mean ± std)")
+    if result.tasks:
+        _print_markdown_table("downstream accuracy, % (mean ± std)", classification_table(result))
+    if any(result.out_of_source.values()):
+        lines = out_of_source_tables(result)
+        _print_markdown_table("out of source", [line for line in lines if line.startswith("|")])
+
+
+def _print_markdown_table(title: str, lines: list[str]) -> None:
+    """A markdown table (header, rule, rows) as a rich table."""
+    table = Table(title=title)
     for cell in lines[0].strip("|").split("|"):
         table.add_column(cell.strip())
     for line in lines[2:]:

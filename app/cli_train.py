@@ -103,6 +103,7 @@ def run_training(
             rt.feature_cache,
             vocab_size=cfg.vocab_size,
             max_tags=cfg.max_tags,
+            val_split=cfg.val_split,
             val_fraction=cfg.val_fraction,
             split_seed=cfg.split_seed,
         )

@@ -9,6 +9,7 @@ import numpy as np
 
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import live_sounds_with_words
+from index.corpus.heldout import is_out_of_source
 from model.cache import FeatureCache
 from model.features import FeatureConfig, Scaler, best_patch, crop_region
 from model.tags import Vocabulary
@@ -65,6 +66,7 @@ class TrainingData:
             **self.summary,
             "train_clips": len(train),
             "val_clips": len(val),
+            "val_split": "sources" if len(val) and all(map(is_out_of_source, val.uids)) else "hash",
             "vocabulary": len(vocabulary),
         }
         return replace(self, train=train, val=val, vocabulary=vocabulary, summary=summary)
@@ -84,12 +86,23 @@ def validation_mask(uids: list[str], fraction: float, seed: int, minimum: int = 
     return mask
 
 
+def heldout_mask(uids: list[str], split: str, fraction: float, seed: int, minimum: int = 2) -> np.ndarray:
+    """The clips a model is validated (and evaluated) on: the out-of-source packages' when the split is
+    "sources" and the catalogue holds at least `minimum` of them, else the hash split's."""
+    if split == "sources":
+        mask = np.array([is_out_of_source(u) for u in uids], dtype=bool)
+        if mask.sum() >= minimum and not mask.all():
+            return mask
+    return validation_mask(uids, fraction, seed, minimum)
+
+
 def load_training_data(
     catalogue: Catalogue,
     cache: FeatureCache,
     *,
     vocab_size: int = 1000,
     max_tags: int = 10,
+    val_split: str = "sources",
     val_fraction: float = 0.1,
     split_seed: int = 0,
     region_frames: int = 192,
@@ -104,7 +117,7 @@ def load_training_data(
             f"only {len(rows)} sounds with tags and features in the catalogue: ingest a corpus first "
             "(audiotag corpus build, or audiotag ingest)"
         )
-    is_val = validation_mask([uid for uid, _, _ in rows], val_fraction, split_seed)
+    is_val = heldout_mask([uid for uid, _, _ in rows], val_split, val_fraction, split_seed)
     train_words = [words for (_, _, words), v in zip(rows, is_val, strict=True) if not v]
     vocab = Vocabulary.fit(train_words, size=vocab_size, max_tags=max_tags)
     if len(vocab) == 0:
@@ -133,6 +146,7 @@ def load_training_data(
         "without_vocabulary_tags": int((~keep).sum()),
         "train_clips": len(train),
         "val_clips": len(val),
+        "val_split": "sources" if len(val) and all(map(is_out_of_source, val.uids)) else "hash",
         "vocabulary": len(vocab),
         "mean_tags_per_clip": round(float(np.mean([len(t) for t in tags])), 2),
     }

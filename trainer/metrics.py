@@ -5,28 +5,34 @@ from __future__ import annotations
 import numpy as np
 
 
-def own_item_ranks(queries: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Rank (0 = first) of item i among all items for query i; queries, items (N, D) L2-normalised."""
-    scores = queries @ items.T  # (N, N) cosine
-    own = np.diag(scores)[:, None]
-    return (scores > own).sum(axis=1)  # ties count in the query's favour
+def own_item_ranks(queries: np.ndarray, items: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
+    """Rank (0 = first) of each query's own item among all items: item `own[q]` (default: item q);
+    queries (Q, D), items (N, D) L2-normalised."""
+    scores = queries @ items.T  # (Q, N) cosine
+    own = np.arange(len(queries)) if own is None else own
+    own_scores = scores[np.arange(len(queries)), own][:, None]
+    return (scores > own_scores).sum(axis=1)  # ties count in the query's favour
 
 
-def retrieval_metrics(queries: np.ndarray, items: np.ndarray, ks: tuple[int, ...] = (1, 5, 10)) -> dict:
-    """recall@k (own item in the top k), mAP@10 (one relevant item: 1/rank) and chance levels."""
-    n = len(queries)
-    if n == 0:
+def retrieval_metrics(
+    queries: np.ndarray, items: np.ndarray, ks: tuple[int, ...] = (1, 5, 10), own: np.ndarray | None = None
+) -> dict:
+    """recall@k (own item in the top k), mAP@10 (one relevant item: 1/rank), the median rank (1 =
+    first) and chance levels; `own` as in `own_item_ranks`."""
+    if len(queries) == 0:
         return {}
-    ranks = own_item_ranks(queries, items)
+    ranks = own_item_ranks(queries, items, own)
     out = {f"recall@{k}": float((ranks < k).mean()) for k in ks}
     out["map@10"] = float(np.where(ranks < 10, 1.0 / (ranks + 1), 0.0).mean())
-    out.update({f"chance_recall@{k}": min(1.0, k / n) for k in ks})
-    out["n"] = n
+    out["median_rank"] = float(np.median(ranks) + 1)
+    out.update({f"chance_recall@{k}": min(1.0, k / len(items)) for k in ks})
+    out["n"] = len(queries)
     return out
 
 
 def precision_recall_at_k(scores: np.ndarray, truth: list[set[int]], k: int = 5) -> dict:
-    """Tag suggestion: mean precision@k and recall@k of the top-k columns of scores (N, C)."""
+    """Tag suggestion: mean precision@k, recall@k and hit@k (a true tag among the k) of the top-k
+    columns of scores (N, C)."""
     if len(truth) == 0:
         return {}
     top = np.argsort(-scores, axis=1)[:, :k]  # (N, k)
@@ -35,6 +41,7 @@ def precision_recall_at_k(scores: np.ndarray, truth: list[set[int]], k: int = 5)
     return {
         f"precision@{k}": float((hits / k).mean()),
         f"recall@{k}": float((hits / sizes).mean()),
+        f"hit@{k}": float((hits > 0).mean()),
         "n": len(truth),
     }
 

@@ -92,6 +92,13 @@ def live_metadata(catalogue: Catalogue, ids: list[int] | None = None) -> dict[in
     }
 
 
+def live_sound_names(catalogue: Catalogue) -> dict[str, str]:
+    """uid → name of every live sound."""
+    with catalogue.session() as s:
+        rows = s.execute(select(Sound.uid, Sound.name).where(Sound.deleted_at.is_(None))).all()
+    return {uid: name for uid, name in rows}
+
+
 def _tag_names(session) -> dict[int, list[str]]:
     """Every sound's tag names, sorted as `Sound.tag_names` sorts them: one column query."""
     tags: dict[int, list[str]] = {}

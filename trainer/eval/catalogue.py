@@ -19,7 +19,7 @@ from index.contexts import TagContexts
 from index.scoring import NEIGHBOURS, TAG_METHODS, Scorer, vote_tags
 from model.bundle import Bundle
 from model.cache import FeatureCache
-from trainer.data import validation_mask
+from trainer.data import heldout_mask
 from trainer.metrics import mean_average_precision, precision_recall_at_k, retrieval_metrics
 
 K_TAGS = 5
@@ -47,6 +47,8 @@ class CatalogueClips:
     phi_pool: np.ndarray  # (m, F)
     w_pool: np.ndarray  # (m, F) φ_w of the pool clips' tags
     contexts: TagContexts  # of the pool clips' tags only: held-out tags never shape a query
+    val_uids: list[str]  # the held-out clips' catalogue uids
+    val_words: list[list[str]]  # all their normalised tag words, in the vocabulary or not
 
     @property
     def centres(self) -> Centres:
@@ -58,22 +60,28 @@ class CatalogueClips:
         )
 
 
+HeldOutClip = tuple[str, str, list[str], list[str]]  # uid, content hash, all words, known vocabulary tags
+
+
 def split_clips(
     bundle: Bundle, catalogue: Catalogue, cache: FeatureCache
-) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
-    """(content hash, known vocabulary tags) of the bundle's (validation, training) clips."""
+) -> tuple[list[HeldOutClip], list[HeldOutClip]]:
+    """The bundle's (validation, training) clips, split as its training run split them."""
     train_cfg = bundle.manifest.get("train_config", {})
     rows = [r for r in live_sounds_with_words(catalogue) if r[1] in cache and r[2]]
     if not rows:
         return [], []
-    is_val = validation_mask(
-        [r[0] for r in rows], train_cfg.get("val_fraction", 0.1), train_cfg.get("split_seed", 0)
+    is_val = heldout_mask(
+        [r[0] for r in rows],
+        train_cfg.get("val_split", "hash"),  # bundles from before the out-of-source split
+        train_cfg.get("val_fraction", 0.1),
+        train_cfg.get("split_seed", 0),
     )
     val, train = [], []
-    for (_, content_hash, words), in_val in zip(rows, is_val, strict=True):
+    for (uid, content_hash, words), in_val in zip(rows, is_val, strict=True):
         tags = bundle.split_known(bundle.vocabulary.select(words))[0]
         if tags:
-            (val if in_val else train).append((content_hash, tags))
+            (val if in_val else train).append((uid, content_hash, words, tags))
     return val, train
 
 
@@ -82,12 +90,15 @@ def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -
     val, pool = split_clips(bundle, catalogue, cache)
     if len(val) < 2 or not pool:
         return None
-    z_val, phi_val = bundle.embed_logmels([cache.get(h) for h, _ in val])
-    z_pool, phi_pool = bundle.embed_logmels([cache.get(h) for h, _ in pool])
-    pool_tags = [t for _, t in pool]
+    z_val, phi_val = bundle.embed_logmels([cache.get(h) for _, h, _, _ in val])
+    z_pool, phi_pool = bundle.embed_logmels([cache.get(h) for _, h, _, _ in pool])
+    pool_tags = [t for _, _, _, t in pool]
     w_pool = bundle.embed_tag_sets(pool_tags)
     contexts = TagContexts.of(bundle, pool_tags)
-    return CatalogueClips([t for _, t in val], z_val, phi_val, pool_tags, z_pool, phi_pool, w_pool, contexts)
+    return CatalogueClips(
+        [t for _, _, _, t in val], z_val, phi_val, pool_tags, z_pool, phi_pool, w_pool, contexts,
+        [u for u, _, _, _ in val], [w for _, _, w, _ in val],
+    )  # fmt: skip
 
 
 def neighbour_votes(clips: CatalogueClips, scorer: Scorer, k: int = NEIGHBOURS) -> np.ndarray:

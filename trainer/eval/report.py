@@ -91,6 +91,39 @@ def zero_shot_table(result: EvalResult) -> list[str]:
     return lines
 
 
+def out_of_source_tables(result: EvalResult) -> list[str]:
+    """One row a bundle: zero-shot, retrieval by tags and by names, tag suggestion per method."""
+    lines = [
+        "| bundle | zero-shot top-1 (chance, classes, clips) | recall@10 by tags (chance, n, median rank) "
+        "| recall@10 by names (n) | tags hit@5 / P@5: neighbours | fusion | embedding |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, fig in result.out_of_source.items():
+        if fig is None:
+            lines.append(f"| {name} | not trained with the out-of-source split | – | – | – | – | – |")
+            continue
+        z, t, n = fig.zero_shot, fig.retrieval_tags, fig.retrieval_names
+        shot = f"{z['accuracy']:.3f} ({z['chance']:.3f}, {len(z['classes'])}, {z['n']})" if z else "–"
+        by_tags = (
+            f"{t['recall@10']:.3f} ({t['chance_recall@10']:.3f}, {t['n']}, {t['median_rank']:.0f})"
+            if t
+            else "–"
+        )
+        by_names = f"{n['recall@10']:.3f} ({n['n']})" if n else "–"
+        tags = [
+            f"{g['hit@5']:.3f} / {g['precision@5']:.3f}" if (g := fig.tagging.get(m)) else "–"
+            for m in ("neighbours", "fusion", "embedding")
+        ]
+        lines.append(f"| {name} | {shot} | {by_tags} | {by_names} | " + " | ".join(tags) + " |")
+    classes = next((f.zero_shot.get("classes") for f in result.out_of_source.values() if f), None)
+    if classes:
+        lines += [
+            "",
+            "Zero-shot classes (clips): " + ", ".join(f"{c} ({k})" for c, k in classes.items()) + ".",
+        ]
+    return lines
+
+
 def catalogue_tables(result: EvalResult) -> list[str]:
     lines = [
         "| bundle | clips | recall@1 | recall@5 | recall@10 | mAP@10 | chance recall@10 | first hits |",
@@ -195,11 +228,22 @@ def write_report(
         *zero_shot_table(result),
         "",
     ]
+    if any(result.out_of_source.values()):
+        md += [
+            "## Out of source",
+            "",
+            "The clips of the out-of-source packages (index/corpus/heldout.py), which the bundle never "
+            "trained on; tag suggestion votes over the training clips only. The figures that count.",
+            "",
+            *out_of_source_tables(result),
+            "",
+        ]
     if result.catalogue:
         md += [
             "## Held-out catalogue clips",
             "",
-            "The bundles' validation clips (a hash of each sound id: never trained on).",
+            "The bundles' validation clips: the out-of-source packages' for bundles trained with that "
+            "split, else a hash of each sound id (then often another take of a trained recording).",
             "",
             *catalogue_tables(result),
             "",
@@ -234,6 +278,7 @@ def _raw(result: EvalResult) -> dict:
             for t in result.tasks
         },
         "catalogue": {n: asdict(f) if f else None for n, f in result.catalogue.items()},
+        "out_of_source": {n: asdict(f) if f else None for n, f in result.out_of_source.items()},
     }
 
 

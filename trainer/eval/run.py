@@ -14,6 +14,7 @@ from trainer.eval.catalogue import CatalogueFigures
 from trainer.eval.classifier import Accuracy, repeated_accuracy
 from trainer.eval.datasets import DatasetError, Task
 from trainer.eval.embed import TaskEmbeddings, bundle_embedder, embed_task, mfcc_embedder
+from trainer.eval.outofsource import OutOfSourceFigures
 from trainer.eval.zeroshot import ZeroShot, tag_set_vectors, zero_shot
 
 MFCC_ROW = "MFCC (120-d)"
@@ -36,6 +37,8 @@ class EvalResult:
     bundles: list[str]
     tasks: list[TaskResult] = field(default_factory=list)
     catalogue: dict[str, CatalogueFigures | None] = field(default_factory=dict)
+    # bundle → figures on the out-of-source packages (None: its held-out clips are not all from them)
+    out_of_source: dict[str, OutOfSourceFigures | None] = field(default_factory=dict)
 
 
 def bundle_row(name: str, bundle: Bundle) -> str:

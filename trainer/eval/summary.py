@@ -22,8 +22,17 @@ def bundle_summary(results: dict, version: str, command: str = "") -> dict:
     catalogue = (results.get("catalogue") or {}).get(version) or {}
     served = catalogue.get("retrieval_centred") or {}
     one_word = catalogue.get("one_word") or {}
+    oos = (results.get("out_of_source") or {}).get(version) or {}
     return {
         "command": command,
+        "out_of_source": {
+            "zero_shot": {k: (oos.get("zero_shot") or {}).get(k) for k in ("accuracy", "chance", "n")},
+            "recall@10_tags": (oos.get("retrieval_tags") or {}).get("recall@10"),
+            "recall@10_names": (oos.get("retrieval_names") or {}).get("recall@10"),
+            "tag_hit@5": {m: v.get("hit@5") for m, v in (oos.get("tagging") or {}).items()},
+        }
+        if oos
+        else None,
         "tasks": tasks,
         "catalogue": {
             "recall@10": served.get("recall@10"),

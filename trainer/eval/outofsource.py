@@ -1,0 +1,137 @@
+"""Figures on sounds from sources the model never trained on, as every user's sounds are.
+
+The held-out clips of a bundle trained with `val_split="sources"` are those of the out-of-source
+packages (index/corpus/heldout.py); the training clips are the catalogue tag suggestion votes over
+and whose tag sets give queries their contexts. On them:
+- zero-shot top-1 over everyday classes named by the clips' own tags (a clip with exactly one class
+  among its tag words has that label; classes with at least `MIN_CLIPS` clips are scored);
+- text→audio recall@10 among all held-out clips, with each clip's tag words (every word with a
+  vector, in the vocabulary or not) and, apart, its name's words as the query;
+- tag suggestion hit@5 (one of the 5 suggested tags is among the clip's tag words), P@5 and R@5,
+  per method.
+Every score comes from `index.scoring.Scorer`, as the service answers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.centres import centred
+from index.corpus.heldout import is_out_of_source
+from index.scoring import TAG_METHODS, Scorer
+from model.tags import normalise_tags
+from trainer.eval.catalogue import K_TAGS, CatalogueClips, neighbour_votes
+from trainer.eval.zeroshot import zero_shot
+from trainer.metrics import precision_recall_at_k, retrieval_metrics
+
+MIN_CLIPS = 5
+
+# Everyday classes and the tag words that name each (a clip's tags are normalised first).
+EVERYDAY_CLASSES: dict[str, frozenset[str]] = {
+    name: frozenset(words.split())
+    for name, words in {
+        "dog": "dog bark woof",
+        "cat": "cat meow",
+        "wolf": "wolf howl",
+        "bird": "bird birdchirp chirp tweet songbird",
+        "horse": "horse neigh gallop",
+        "cow": "cow moo",
+        "sheep": "sheep",
+        "chicken": "chicken hen rooster",
+        "rabbit": "rabbit",
+        "explosion": "explosion explode blast",
+        "gunshot": "gunshot gun rifle pistol",
+        "fire": "fire flame",
+        "water": "water splash",
+        "rain": "rain",
+        "thunder": "thunder",
+        "wind": "wind",
+        "engine": "engine motor",
+        "helicopter": "helicopter",
+        "car horn": "carhorn",
+        "door": "door",
+        "glass": "glass",
+        "bell": "bell",
+        "coin": "coin",
+        "footsteps": "footstep step",
+        "scream": "scream",
+        "laugh": "laugh",
+        "guitar": "guitar",
+        "piano": "piano",
+        "snare drum": "snare",
+        "cymbal": "cymbal",
+        "tom drum": "tom",
+        "hi-hat": "hihat",
+        "kick drum": "kick",
+        "hand clap": "clap",
+        "conga": "conga",
+        "bongo": "bongo",
+    }.items()
+}
+
+
+def everyday_label(words: list[str]) -> str | None:
+    """The one everyday class named among a clip's tag words; None for none, or several."""
+    hits = [name for name, names in EVERYDAY_CLASSES.items() if names.intersection(words)]
+    return hits[0] if len(hits) == 1 else None
+
+
+@dataclass
+class OutOfSourceFigures:
+    zero_shot: dict  # accuracy, chance, majority, n, clips per class scored
+    retrieval_tags: dict  # recall@1/5/10, median rank, chance, n: tag words as queries
+    retrieval_names: dict  # the same with the name's words as queries
+    tagging: dict[str, dict]  # method → hit@5, precision@5, recall@5, n
+
+
+def out_of_source_figures(
+    clips: CatalogueClips, names: dict[str, str], scorer: Scorer
+) -> OutOfSourceFigures | None:
+    """None unless every held-out clip comes from an out-of-source package."""
+    if not clips.val_uids or not all(map(is_out_of_source, clips.val_uids)):
+        return None
+    items = centred(clips.phi_val, scorer.centres.phi_a)  # (n, F) as the index holds them
+    labels = [everyday_label(w) for w in clips.val_words]
+    counts = Counter(y for y in labels if y is not None)
+    classes = sorted(c for c, n in counts.items() if n >= MIN_CLIPS)
+    shot = zero_shot(scorer, clips.phi_val, np.array(labels, dtype=object), classes) if classes else None
+    return OutOfSourceFigures(
+        zero_shot={
+            "accuracy": shot.accuracy,
+            "chance": shot.chance,
+            "majority": shot.majority,
+            "n": shot.n,
+            "classes": {c: counts[c] for c in shot.classes},
+        }
+        if shot
+        else {},  # fmt: skip
+        retrieval_tags=_retrieval(scorer, items, clips.val_words),
+        retrieval_names=_retrieval(
+            scorer, items, [normalise_tags([names.get(u, "")]) for u in clips.val_uids]
+        ),
+        tagging=_tagging(clips, scorer),
+    )
+
+
+def _retrieval(scorer: Scorer, items: np.ndarray, word_lists: list[list[str]]) -> dict:
+    """Each clip's known words as a query for it among all held-out clips (clips without: left out)."""
+    known = [scorer.bundle.split_known(words)[0] for words in word_lists]
+    rows = np.array([i for i, k in enumerate(known) if k], int)
+    if len(rows) == 0:
+        return {}
+    queries = scorer.query_vectors([known[i] for i in rows])
+    return retrieval_metrics(queries, items, own=rows)
+
+
+def _tagging(clips: CatalogueClips, scorer: Scorer) -> dict[str, dict]:
+    position = scorer.tag_position
+    truth = [{position[w] for w in words if w in position} for words in clips.val_words]
+    votes = neighbour_votes(clips, scorer)
+    ties = -1e-6 * np.arange(len(position), dtype=np.float32)  # ties: the more frequent tag first
+    return {
+        m: precision_recall_at_k(scorer.tag_scores(clips.phi_val, votes, m) + ties, truth, K_TAGS)
+        for m in TAG_METHODS
+    }
