@@ -169,3 +169,23 @@ def test_copyright_stanza_with_an_empty_license_field() -> None:
 
     cf = parse_copyright("Files: *\nCopyright: someone\nLicense:\n\nFiles: a/*\nLicense: CC0-1.0\n")
     assert [s.license for s in cf.stanzas] == ["unknown", "CC0-1.0"]
+
+
+JUNK = "taman nyx sarge blitz substation parkland ortnok geoscape zip actor tech extra select world "
+JUNK += "player item generic stickfighter archmage torus ctf desertfactory pyr voi carni fricka anubis"
+REAL = "dog bark glass bass footsteps rain thunder door engine helicopter guitar snare cymbal explosion "
+REAL += "sword arrow wood metal stone water fire bird wolf horse scream laugh click beep coin bell"
+
+
+def test_path_words_become_tags_only_when_they_name_a_sound() -> None:
+    from index.corpus.lexicon import sound_words
+
+    for word in JUNK.split():
+        assert sound_words(word) == [], word
+        assert path_tags(f"usr/share/games/x/sounds/{word}/{word}_hit2.wav", "x-data") == ["hit"], word
+    for word in REAL.split():
+        assert sound_words(word) == [word], word
+    # compounds of sound words are split
+    assert path_tags("sounds/soldier/malehurt3.ogg", "ufoai-sound") == ["male", "hurt"]
+    assert path_tags("sfx/birdchirp.wav", "x") == ["bird", "chirp"]
+    assert path_tags("sfx/CarHorn1.wav", "x") == ["car", "horn"]  # camelCase split before the lexicon

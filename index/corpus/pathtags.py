@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from index.corpus.lexicon import sound_words
+
 AUDIO_SUFFIXES = {".wav", ".ogg", ".oga", ".flac", ".mp3", ".aif", ".aiff", ".opus"}
 ARCHIVE_SUFFIXES = {".pk3", ".zip", ".wz"}
 
@@ -66,7 +68,8 @@ _MODEL_NAME = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,3})\d")  # hh60, bd5: a m
 
 
 def path_tags(path: str, package: str, extra_stop: set[str] = frozenset()) -> list[str]:
-    """Tags for a file: its path words, expanded, >= 3 letters, de-duplicated, minus stop-words.
+    """Tags for a file: its path words, expanded, >= 3 letters, de-duplicated, minus stop-words, and
+    only those that are English sound words or compounds of them (index/corpus/lexicon.py).
 
     An abbreviation glued to a number ("hh60", a helicopter) is a name and is not expanded; set
     apart ("hh_01", "bd_808") it is."""
@@ -75,9 +78,10 @@ def path_tags(path: str, package: str, extra_stop: set[str] = frozenset()) -> li
     out: list[str] = []
     for word in path_words(path):
         expanded = word if word in names else ABBREVIATIONS.get(word, word)
-        for w in expanded.split():
-            if len(w) >= 3 and w not in stop and w not in out:
-                out.append(w)
+        for part in expanded.split():
+            for w in sound_words(part) if len(part) >= 3 and part not in stop else []:
+                if w not in out:
+                    out.append(w)
     return out
 
 
