@@ -75,13 +75,13 @@ def test_help_lists_every_step() -> None:
 def test_serve_runs_one_app_or_several_worker_processes(monkeypatch, tmp_path: Path) -> None:
     import uvicorn
 
-    from app import cli_serve
+    from app import cli_serve, processes
     from app.settings import Settings
 
     calls: list[tuple[tuple, dict]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
     monkeypatch.setattr(
-        cli_serve, "run_processes", lambda config: calls.append(((config.app,), vars(config)))
+        processes, "run_processes", lambda config: calls.append(((config.app,), vars(config)))
     )
     monkeypatch.setenv("AUDIOTAG_DATA_DIR", "restored after the test")  # serve() writes it
     settings = Settings(data_dir=tmp_path / "d", port=8123)

@@ -172,7 +172,7 @@ def test_copyright_stanza_with_an_empty_license_field() -> None:
 
 
 JUNK = "taman nyx sarge blitz substation parkland ortnok geoscape zip actor tech extra select world "
-JUNK += "player item generic stickfighter archmage torus ctf desertfactory pyr voi carni fricka anubis"
+JUNK += "player item generic stickfighter archmage torus ctf lycan pyr voi carni fricka anubis"
 REAL = "dog bark glass bass footsteps rain thunder door engine helicopter guitar snare cymbal explosion "
 REAL += "sword arrow wood metal stone water fire bird wolf horse scream laugh click beep coin bell"
 

@@ -47,6 +47,7 @@ LEXICON: frozenset[str] = frozenset(
     drill axe shovel pick hoe anvil chain rope spring
     rain thunder lightning storm wind water river stream wave sea ocean lake waterfall fountain
     forest jungle cave field farm city street traffic market crowd ambience ambient atmosphere
+    castle church house room hall dungeon office factory station harbour harbor beach desert space
     rock stone wood leaf grass dirt mud sand gravel snow ice lava steam smoke earth ground
     tree bush branch log fire flame ember spark bubble drip drop splash pour flow
     metal steel iron copper tin gold silver plastic rubber leather cloth fabric carpet concrete
