@@ -220,3 +220,18 @@ def test_recorded_command_leaves_the_machines_paths_out() -> None:
     argv = ["--data-dir", "/home/me/data", "--database-url=postgresql://u:pw@h/db", "train", "--epochs", "3"]
     command = recorded_command(argv)
     assert command == "audiotag --data-dir DATA_DIR --database-url=DATABASE_URL train --epochs 3"
+
+
+def test_balanced_epochs_draw_each_category_about_equally_often() -> None:
+    from index.corpus.coverage import categories_of
+    from trainer.sampling import category_weights, epoch_order
+
+    tags = [["guitar"]] * 90 + [["dog"]] * 9 + [["engine"]]
+    w = category_weights(tags)
+    assert w.sum() == pytest.approx(1.0)
+    drawn = torch.cat([epoch_order(len(tags), w, torch.Generator().manual_seed(s)) for s in range(300)])
+    drawn_categories = [categories_of(tags[i]) for i in drawn.tolist()]
+    share = {c: np.mean([cats == [c] for cats in drawn_categories]) for c in ("animals", "vehicles")}
+    assert all(0.30 < v < 0.37 for v in share.values()), share  # a third each, not 9 % and 1 %
+    order = epoch_order(len(tags), None, torch.Generator().manual_seed(0))
+    assert sorted(order.tolist()) == list(range(100))  # unbalanced: every clip once

@@ -39,6 +39,7 @@ class TrainConfig:
     crops: str = "random"  # random: a random patch from around the loudest part; best: the paper's one
     augment: bool = True  # random gain, time and frequency masks
     mix: float = 0.25  # fraction of each batch mixed with another clip, tags united
+    balance: bool = False  # draw each sound category about equally often (trainer/sampling.py)
     tag_subsets: float = 0.5  # fraction of clips trained with a random non-empty subset of their tags
     select_best: bool = True  # the bundle keeps the epoch with the best validation recall@10
     seed: int = 0

@@ -25,6 +25,7 @@ from trainer.data import Clips, TrainingData
 from trainer.distributed import Ranks
 from trainer.metrics import retrieval_metrics
 from trainer.optim import lr_at, make_optimizer, set_lr
+from trainer.sampling import category_weights, epoch_order
 
 TERMS = ("loss", "recon_loss", "contrastive_loss")
 BEST = "best.safetensors"
@@ -195,12 +196,13 @@ def train(
     autocast = bf16_autocast(device, cfg.bf16)
 
     N, B = len(data.train), min(cfg.batch_size, len(data.train))
+    weights = category_weights(data.train.tags) if cfg.balance else None
     per_epoch = max(1, (N - B) // B + 1)
     total_steps = per_epoch * cfg.epochs
     start, samples = time.perf_counter(), 0
     model.train()
     for epoch in range(len(history) + 1, cfg.epochs + 1):
-        perm = torch.randperm(N, generator=shuffle)
+        perm = epoch_order(N, weights, shuffle)
         batches = [perm[i : i + B] for i in range(0, N - B + 1, B)]  # drop_last
         sums = dict.fromkeys(TERMS, 0.0)
         bar = tqdm(

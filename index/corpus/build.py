@@ -150,7 +150,9 @@ def build_packages(
         done = done_dir / f"{package}.json"
         if done.exists():
             saved = json.loads(done.read_text())
-            result = PackageResult(package, saved["version"], saved["records"], Counter(saved["skipped"]))
+            result = PackageResult(
+                package, saved["version"], retag(package, saved["records"]), Counter(saved["skipped"])
+            )
             seen.update(_hashes(audio_dir / package, result.records))
         else:
             result = _build_one(package, debs_dir, audio_dir, seen, mirror, keep_debs)
@@ -159,6 +161,15 @@ def build_packages(
             )
         results.append(result)
     return results
+
+
+def retag(package: str, records: list[dict]) -> list[dict]:
+    """Records of a package extracted before, with tags from today's rules (index/corpus/lexicon.py):
+    a tag is a function of the clip's path, so better rules need no new download. Rendered notes
+    keep the tags their renderer gave them."""
+    if package in NOTE_SOURCES:
+        return records
+    return [{**rec, "tags": path_tags(rec["file"], package, NOISE_TOKENS)} for rec in records]
 
 
 def _build_one(

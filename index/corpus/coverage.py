@@ -37,11 +37,15 @@ CATEGORIES: dict[str, frozenset[str]] = {
 }
 
 
+def categories_of(tags: Iterable[str]) -> list[str]:
+    """The categories a clip's tag words name; ["other"] when they name none."""
+    words = set(tags)
+    return [name for name, vocabulary in CATEGORIES.items() if words & vocabulary] or ["other"]
+
+
 def coverage(tag_sets: Iterable[Iterable[str]]) -> Counter:
     """Clips per category (a clip may count in several; `other` when it names none)."""
     counts: Counter = Counter()
     for tags in tag_sets:
-        words = set(tags)
-        hits = [name for name, vocabulary in CATEGORIES.items() if words & vocabulary]
-        counts.update(hits or ["other"])
+        counts.update(categories_of(tags))
     return counts
