@@ -35,6 +35,9 @@ def train_cmd(
     crops: str | None = typer.Option(None, help="random (around the loudest part) or best (the paper)."),
     augment: bool | None = typer.Option(None, "--augment/--no-augment", help="Gain, time/freq masks."),
     mix: float | None = typer.Option(None, min=0.0, max=1.0, help="Fraction of each batch mixed."),
+    soft_targets: float | None = typer.Option(
+        None, min=0.0, help="Weight of clips with overlapping tags as partial positives (0: none)."
+    ),
     balance: bool | None = typer.Option(
         None, "--balance/--no-balance", help="Draw each sound category about equally often."
     ),
@@ -77,6 +80,7 @@ def train_cmd(
             augment=augment,
             mix=mix,
             balance=balance,
+            soft_targets=soft_targets,
             tag_subsets=tag_subsets,
             select_best=select_best,
             device=device if device != "auto" else rt.settings.device,

@@ -137,3 +137,21 @@ def test_yardstick_reads_the_baselines_mfcc_statistics() -> None:
     ours = torch.cat([feats.mean(dim=-1), feats.std(dim=-1, correction=0)], dim=1)
     for i in range(2):
         assert np.allclose(ours[i].numpy(), mfcc_embedding(x[i, 0].numpy()), atol=1e-4)
+
+
+def test_soft_contrastive_targets_count_overlapping_tags_as_partial_positives() -> None:
+    from model.losses import nt_xent, tag_overlap
+
+    rows = torch.tensor([[3, 4, 0], [3, 4, 0], [5, 0, 0], [3, 0, 0]])
+    overlap = tag_overlap(rows)
+    assert overlap.diagonal().tolist() == [1.0] * 4
+    assert overlap[0, 1] == 1.0 and overlap[0, 2] == 0.0 and overlap[0, 3] == pytest.approx(0.5)
+    a = torch.eye(4, 8)
+    assert torch.allclose(nt_xent(a, a, 0.1, overlap, soft=0.0), nt_xent(a, a, 0.1))
+    # clips 0 and 1 share every tag: with full soft targets, each one's audio beside the other's text
+    # costs what it costs beside its own; with hard targets it is all wrong
+    swapped = a[[1, 0, 2, 3]]
+    assert nt_xent(a, swapped, 0.1, overlap, soft=1.0) == pytest.approx(
+        float(nt_xent(a, a, 0.1, overlap, 1.0))
+    )
+    assert nt_xent(a, swapped, 0.1) > nt_xent(a, a, 0.1) + 1.0

@@ -34,6 +34,7 @@ class TrainConfig:
     recon_weight: float = 5.0  # λ_a
     contrastive_weight: float = 10.0  # λ_ξ
     tau: float = 0.1
+    soft_targets: float = 0.0  # weight of tag-overlap positives in the contrastive loss (0: the paper's)
     encoder_dropout: float = 0.0  # after each encoder block: 0.25 (the paper) drowns the gradient
     audio_dropout: float = 0.1  # the projection φ_a and the decoder
     crops: str = "random"  # random: a random patch from around the loudest part; best: the paper's one

@@ -101,7 +101,8 @@ class Batches:
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
 
     def __call__(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Clip indices (B,) → patches (B, 1, M, P), word vectors (B, T, D_w), mask (B, T)."""
+        """Clip indices (B,) → patches (B, 1, M, P), word vectors (B, T, D_w), tag indices (B, T)
+        (0: pad)."""
         idx = idx.to(self.X.device)
         if self.random:
             x = random_crops(self.X[idx], self.lengths[idx], self.frames, self.gen).float()
@@ -116,7 +117,7 @@ class Batches:
             x, rows = mix_clips(x, rows, self.cfg.mix, self.span, self.gen)
         x = x.to(self.device, non_blocking=True).unsqueeze(1).contiguous(memory_format=torch.channels_last)
         rows = rows.to(self.device)
-        return x, self.table[rows], rows > 0
+        return x, self.table[rows], rows
 
 
 def _val_batch(X: torch.Tensor, tag_idx: torch.Tensor, table: torch.Tensor, idx: torch.Tensor, device):
@@ -185,7 +186,9 @@ def train(
     if ranks.distributed:  # the same initial weights everywhere; then each its own dropout and augmentation
         torch.manual_seed(cfg.seed + 1000 * ranks.rank)
         batches_of.gen.manual_seed(cfg.seed + 1 + 1000 * ranks.rank)
-    loss_fn = JointLoss(cfg.recon_weight, cfg.contrastive_weight, cfg.tau)
+    if cfg.soft_targets and ranks.distributed:
+        raise ValueError("soft contrastive targets need the whole batch's tags: train in one process")
+    loss_fn = JointLoss(cfg.recon_weight, cfg.contrastive_weight, cfg.tau, cfg.soft_targets)
     optimizer = make_optimizer(cfg, model.parameters())
     shuffle = torch.Generator().manual_seed(cfg.seed)
     generators = {"shuffle": shuffle, "augment": batches_of.gen}
@@ -214,16 +217,16 @@ def train(
         )
         for i, idx in enumerate(bar):
             set_lr(optimizer, lr_at(cfg, (epoch - 1) * per_epoch + i, total_steps))
-            x, w, mask = batches_of(ranks.share(idx))
+            x, w, rows = batches_of(ranks.share(idx))
             with autocast:
-                out = step_model(x, w, mask)
+                out = step_model(x, w, rows > 0)
             if ranks.distributed:  # the contrastive loss over the whole global batch
                 out = {
                     **out,
                     "phi_a": ranks.gather(out["phi_a"].float()),
                     "phi_w": ranks.gather(out["phi_w"].float()),
                 }
-            terms = loss_fn(x, out)
+            terms = loss_fn(x, out, rows)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()
