@@ -35,3 +35,19 @@ def chromium(width: int = 1200, height: int = 1600) -> Iterator:
         yield driver
     finally:
         driver.quit()
+
+
+def search_on_page(driver, base: str, query: str, results: int = 10, timeout: float = 30):
+    """Open the page at `base`, wait for the index, search `query`, wait for `results` sounds; the
+    WebDriverWait used, for what the caller waits for next."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, timeout)
+    driver.get(base)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "sounds"))
+    driver.find_element(By.ID, "query").send_keys(query)
+    driver.find_element(By.ID, "search-button").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results li.sound")) == results)
+    return wait

@@ -25,7 +25,7 @@ import httpx
 import pytest
 import soundfile as sf
 
-from tests.browser import CHROMEDRIVER, CHROMIUM, chromium
+from tests.browser import CHROMEDRIVER, CHROMIUM, chromium, search_on_page
 from tests.conftest import table_value, tone
 from tests.readme_commands import HEADINGS, ReadmeError, readme_commands
 
@@ -138,17 +138,8 @@ def use_the_service(base: str, screenshot: Path) -> str:
     page = httpx.get(base, timeout=30)
     assert page.status_code == 200 and "<title>audiotag</title>" in page.text
     if CHROMEDRIVER and CHROMIUM:
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-        from selenium.webdriver.support.ui import WebDriverWait
-
         with chromium() as driver:
-            wait = WebDriverWait(driver, 60)
-            driver.get(base)
-            wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "sounds"))
-            driver.find_element(By.ID, "query").send_keys("door bell")
-            driver.find_element(By.ID, "search-button").click()
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results li.sound")) == 10)
+            search_on_page(driver, base, "door bell", timeout=60)
             driver.save_screenshot(str(screenshot))
     return ready["index_version"]
 

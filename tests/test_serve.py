@@ -20,7 +20,7 @@ from model.bundle import Bundle
 from model.bundles import latest_bundle
 from model.cache import FeatureCache
 from model.tags import normalise_tags
-from tests.browser import chromium, needs_chromium
+from tests.browser import chromium, needs_chromium, search_on_page
 from tests.conftest import indexed_copy, run_cli, running_server, tone, write_audio
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -65,16 +65,10 @@ def test_real_server_answers_and_refuses(server) -> None:
 def test_web_page_in_headless_chromium(server, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
     base, _ = server
     with chromium() as driver:
-        wait = WebDriverWait(driver, 30)
-        driver.get(base)
-        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "sounds"))
-        driver.find_element(By.ID, "query").send_keys("rain qwzx")
-        driver.find_element(By.ID, "search-button").click()
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results li.sound")) == 10)
+        wait = search_on_page(driver, base, "rain qwzx")
         assert "left out: qwzx" in driver.find_element(By.ID, "search-note").text
         first_tag = driver.find_element(By.CSS_SELECTOR, "#results li.sound .tag")
         tag = first_tag.text
