@@ -81,3 +81,4 @@ def test_eval_reports_out_of_source_figures_for_a_bundle_trained_without_those_s
     assert oos["retrieval_names"]["n"] == 0 or oos["retrieval_names"]["chance_recall@10"] == 10 / 40
     assert set(oos["tagging"]) == {"neighbours", "fusion", "embedding"}
     assert all(0 <= t["precision@5"] <= t["hit@5"] <= 1 for t in oos["tagging"].values())
+    assert oos["probe"]["n"] == 35 and 0 <= oos["probe"]["z_a"] <= 1 and 0 <= oos["probe"]["mfcc"] <= 1

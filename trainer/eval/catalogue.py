@@ -20,6 +20,7 @@ from index.scoring import NEIGHBOURS, TAG_METHODS, Scorer, vote_tags
 from model.bundle import Bundle
 from model.cache import FeatureCache
 from trainer.data import heldout_mask
+from trainer.eval.baseline import mfcc_embedding
 from trainer.metrics import mean_average_precision, precision_recall_at_k, retrieval_metrics
 
 K_TAGS = 5
@@ -49,6 +50,7 @@ class CatalogueClips:
     contexts: TagContexts  # of the pool clips' tags only: held-out tags never shape a query
     val_uids: list[str]  # the held-out clips' catalogue uids
     val_words: list[list[str]]  # all their normalised tag words, in the vocabulary or not
+    val_mfcc: np.ndarray  # (n, 120) the MFCC-statistics baseline of the held-out clips
 
     @property
     def centres(self) -> Centres:
@@ -90,14 +92,16 @@ def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -
     val, pool = split_clips(bundle, catalogue, cache)
     if len(val) < 2 or not pool:
         return None
-    z_val, phi_val = bundle.embed_logmels([cache.get(h) for _, h, _, _ in val])
+    val_logmels = [cache.get(h) for _, h, _, _ in val]
+    z_val, phi_val = bundle.embed_logmels(val_logmels)
     z_pool, phi_pool = bundle.embed_logmels([cache.get(h) for _, h, _, _ in pool])
     pool_tags = [t for _, _, _, t in pool]
     w_pool = bundle.embed_tag_sets(pool_tags)
     contexts = TagContexts.of(bundle, pool_tags)
+    val_mfcc = np.stack([mfcc_embedding(m) for m in val_logmels])
     return CatalogueClips(
         [t for _, _, _, t in val], z_val, phi_val, pool_tags, z_pool, phi_pool, w_pool, contexts,
-        [u for u, _, _, _ in val], [w for _, _, w, _ in val],
+        [u for u, _, _, _ in val], [w for _, _, w, _ in val], val_mfcc,
     )  # fmt: skip
 
 

@@ -8,7 +8,8 @@ and whose tag sets give queries their contexts. On them:
 - text→audio recall@10 among all held-out clips, with each clip's tag words (every word with a
   vector, in the vocabulary or not) and, apart, its name's words as the query;
 - tag suggestion hit@5 (one of the 5 suggested tags is among the clip's tag words), P@5 and R@5,
-  per method.
+  per method;
+- a leave-one-out nearest-neighbour probe of z_a against MFCC statistics on the labelled clips.
 Every score comes from `index.scoring.Scorer`, as the service answers.
 """
 
@@ -85,6 +86,7 @@ class OutOfSourceFigures:
     retrieval_tags: dict  # recall@1/5/10, median rank, chance, n: tag words as queries
     retrieval_names: dict  # the same with the name's words as queries
     tagging: dict[str, dict]  # method → hit@5, precision@5, recall@5, n
+    probe: dict  # leave-one-out nearest-neighbour accuracy on the labelled clips: z_a, MFCC, n
 
 
 def out_of_source_figures(
@@ -113,6 +115,7 @@ def out_of_source_figures(
             scorer, items, [normalise_tags([names.get(u, "")]) for u in clips.val_uids]
         ),
         tagging=_tagging(clips, scorer),
+        probe=_probe(clips, labels, classes),
     )
 
 
@@ -124,6 +127,28 @@ def _retrieval(scorer: Scorer, items: np.ndarray, word_lists: list[list[str]]) -
         return {}
     queries = scorer.query_vectors([known[i] for i in rows])
     return retrieval_metrics(queries, items, own=rows)
+
+
+def nearest_neighbour_accuracy(x: np.ndarray, y: np.ndarray) -> float:
+    """Leave-one-out 1-NN accuracy of features x (n, D), standardised, by cosine; labels y (n,)."""
+    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-8)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    return float((y[np.argmax(sims, axis=1)] == y).mean())
+
+
+def _probe(clips: CatalogueClips, labels: list[str | None], classes: list[str]) -> dict:
+    """Does z_a hear the everyday classes better than MFCC statistics do, on clips never trained on?"""
+    rows = np.array([i for i, y in enumerate(labels) if y in classes], int)
+    if len(rows) < 2:
+        return {}
+    y = np.array([labels[i] for i in rows])
+    return {
+        "z_a": nearest_neighbour_accuracy(clips.z_val[rows], y),
+        "mfcc": nearest_neighbour_accuracy(clips.val_mfcc[rows], y),
+        "n": len(rows),
+    }
 
 
 def _tagging(clips: CatalogueClips, scorer: Scorer) -> dict[str, dict]:

@@ -95,12 +95,13 @@ def out_of_source_tables(result: EvalResult) -> list[str]:
     """One row a bundle: zero-shot, retrieval by tags and by names, tag suggestion per method."""
     lines = [
         "| bundle | zero-shot top-1 (chance, classes, clips) | recall@10 by tags (chance, n, median rank) "
-        "| recall@10 by names (n) | tags hit@5 / P@5: neighbours | fusion | embedding |",
-        "|---|---|---|---|---|---|---|",
+        "| recall@10 by names (n) | tags hit@5 / P@5: neighbours | fusion | embedding "
+        "| 1-NN probe: z_a / MFCC |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, fig in result.out_of_source.items():
         if fig is None:
-            lines.append(f"| {name} | not trained with the out-of-source split | – | – | – | – | – |")
+            lines.append(f"| {name} | not trained with the out-of-source split | – | – | – | – | – | – |")
             continue
         z, t, n = fig.zero_shot, fig.retrieval_tags, fig.retrieval_names
         shot = f"{z['accuracy']:.3f} ({z['chance']:.3f}, {len(z['classes'])}, {z['n']})" if z else "–"
@@ -114,7 +115,9 @@ def out_of_source_tables(result: EvalResult) -> list[str]:
             f"{g['hit@5']:.3f} / {g['precision@5']:.3f}" if (g := fig.tagging.get(m)) else "–"
             for m in ("neighbours", "fusion", "embedding")
         ]
-        lines.append(f"| {name} | {shot} | {by_tags} | {by_names} | " + " | ".join(tags) + " |")
+        p = fig.probe
+        probe = f"{p['z_a']:.3f} / {p['mfcc']:.3f}" if p else "–"
+        lines.append(f"| {name} | {shot} | {by_tags} | {by_names} | " + " | ".join(tags) + f" | {probe} |")
     classes = next((f.zero_shot.get("classes") for f in result.out_of_source.values() if f), None)
     if classes:
         lines += [

@@ -30,6 +30,7 @@ def bundle_summary(results: dict, version: str, command: str = "") -> dict:
             "recall@10_tags": (oos.get("retrieval_tags") or {}).get("recall@10"),
             "recall@10_names": (oos.get("retrieval_names") or {}).get("recall@10"),
             "tag_hit@5": {m: v.get("hit@5") for m, v in (oos.get("tagging") or {}).items()},
+            "probe_1nn": oos.get("probe"),
         }
         if oos
         else None,
