@@ -188,13 +188,16 @@ class SearchIndex:
 
     def suggest_tags(
         self, z_a: np.ndarray, phi_a: np.ndarray, k: int = 10, method: str = DEFAULT_TAG_METHOD
-    ) -> list[tuple[str, float]]:
-        """Tags with scores for a clip from its L2-normalised z_a and φ_a, by one of
-        `index.scoring.TAG_METHODS`. Without tagged neighbours in the index, every method falls
-        back to `embedding`."""
+    ) -> list[tuple[str, float, str]]:
+        """(tag, score, source) for a clip from its L2-normalised z_a and φ_a, by one of
+        `index.scoring.TAG_METHODS`; the source says which part gave the tag more of its score:
+        `neighbours` (similar catalogue sounds) or `model` (the audio-tag embedding). Without tagged
+        neighbours in the index, every method falls back to `embedding`."""
         votes = self.neighbour_votes(z_a) if method != "embedding" else None
-        scores = self.scorer.tag_scores(phi_a, None if votes is None else votes[None, :], method)
-        return self.scorer.top_tags(scores[0], k)
+        votes = None if votes is None else votes[None, :]
+        scores = self.scorer.tag_scores(phi_a, votes, method)[0]
+        sources = self.scorer.tag_sources(phi_a, votes, method)[0]
+        return [(w, s, str(sources[self.scorer.tag_position[w]])) for w, s in self.scorer.top_tags(scores, k)]
 
     def neighbour_votes(self, z_a: np.ndarray) -> np.ndarray | None:
         """Shares (C,) of the vocabulary tags among the nearest catalogue sounds; None if none has any."""

@@ -151,10 +151,12 @@ def test_search_api_with_filters_and_deletes(data: Path) -> None:
     like_first = index.similar_to_clip(z_first[0], k=4)
     assert len(like_first) == 4 and like_first[0].sound_id == first  # a sound is nearest itself
     tags = index.suggest_tags(z_first[0], phi_first[0], k=3)
-    assert len(tags) == 3 and all(w in bundle.vocabulary and 0 < s <= 1 for w, s in tags)
-    assert tags[0][1] >= tags[-1][1]
+    assert len(tags) == 3 and all(w in bundle.vocabulary and 0 < s <= 1 for w, s, _ in tags)
+    assert tags[0][1] >= tags[-1][1] and {src for _, _, src in tags} <= {"neighbours", "model"}
     by_embedding = index.suggest_tags(z_first[0], phi_first[0], k=3, method="embedding")
-    assert len(by_embedding) == 3 and all(0 < s <= 1 for _, s in by_embedding)
+    assert len(by_embedding) == 3 and all(0 < s <= 1 and src == "model" for _, s, src in by_embedding)
+    by_neighbours = index.suggest_tags(z_first[0], phi_first[0], k=3, method="neighbours")
+    assert all(src == "neighbours" for _, _, src in by_neighbours)
     # searches read the metadata in memory: not one SQL statement, filters or not
     statements: list[str] = []
     event.listen(cat.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))

@@ -24,12 +24,13 @@ AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
     response_model=TagsResponse,
     responses=UPLOAD_ERRORS,
     summary="Suggest tags for an uploaded clip",
-    description="`neighbours` (default): the tags of the 10 catalogue sounds most similar to the clip "
-    "(cosine of z_a), each voting with its similarity; a score is the tag's share of the votes. "
-    "`embedding`: the vocabulary tags whose vector (in the catalogue's tag contexts) is nearest the clip's "
-    "φ_a, a softmax of cosine / 0.1. `fusion`: the mean of the two. On held-out clips `neighbours` and "
-    "`fusion` measured level (precision@5 0.457 each, embedding 0.229: docs/eval-shipped/report.md). "
-    "Where no neighbour has tags, every method answers as `embedding`.",
+    description="`fusion` (default): the mean of the two below. `neighbours`: the tags of the 10 catalogue "
+    "sounds most similar to the clip (cosine of z_a), each voting with its similarity; a score is the "
+    "tag's share of the votes. `embedding`: the vocabulary tags whose vector (in the catalogue's tag "
+    "contexts) is nearest the clip's φ_a, a softmax of cosine / 0.1. On sounds from sources the model "
+    "never trained on, fusion suggested one of the clip's own tags among its 5 for 40.2 % of clips, "
+    "neighbours 37.6 %, embedding 21.7 %. Each tag says its `source`. Where no neighbour has tags, "
+    "every method answers as `embedding`.",
 )
 def tags(
     service: ServiceDep,
@@ -40,7 +41,9 @@ def tags(
 ) -> TagsResponse:
     z, phi = service.embed_upload(index, file)
     found = index.suggest_tags(z, phi, k, method)
-    return TagsResponse(method=method, tags=[TagScore(tag=t, score=round(s, 4)) for t, s in found])
+    return TagsResponse(
+        method=method, tags=[TagScore(tag=t, score=round(s, 4), source=src) for t, s, src in found]
+    )
 
 
 @router.post(

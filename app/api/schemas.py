@@ -41,6 +41,11 @@ class SimilarResponse(BaseModel):
 class TagScore(BaseModel):
     tag: str = Field(examples=["footstep"])
     score: float = Field(examples=[0.42])
+    source: str = Field(
+        examples=["neighbours"],
+        description="Where the tag came from: `neighbours` (the tags of similar catalogue sounds) or "
+        "`model` (the audio–tag embedding), whichever gave it more of its score.",
+    )
 
 
 class TagsResponse(BaseModel):

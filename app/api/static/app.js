@@ -91,7 +91,7 @@ async function upload(file) {
     tags.tags.forEach((t) => {
       const li = document.createElement("li");
       const b = tagButton(t.tag);
-      b.title = `score ${t.score.toFixed(3)}`;
+      b.title = `score ${t.score.toFixed(3)}, from ${t.source === "model" ? "the model" : "similar sounds"}`;
       li.append(b);
       $("suggested").append(li);
     });
