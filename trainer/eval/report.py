@@ -190,26 +190,9 @@ def task_notes(t: TaskResult, about: dict | None) -> list[str]:
     return out
 
 
-def write_report(
-    result: EvalResult,
-    bundles: dict,
-    out: Path,
-    figures: dict[str, list[Path]],
-    abouts: dict[str, dict],
-    command: str,
-    repeats: int,
-) -> Path:
-    """report.md and results.json in `out`; figure paths are written relative to it."""
-    out.mkdir(parents=True, exist_ok=True)
-    md = [
-        f"# audiotag evaluation, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"Command: `{command}` on {platform.machine()} / {platform.processor() or platform.system()}.",
-        "",
-        "Bundles: "
-        + ", ".join(f"`{n}` ({b.manifest.get('variant', '?')})" for n, b in bundles.items())
-        + ".",
-        "",
+def task_sections(result: EvalResult, bundles: dict, repeats: int) -> list[str]:
+    """Downstream classification, its goal, and zero-shot on the tasks."""
+    return [
         "## Downstream classification (the paper's protocol)",
         "",
         f"Accuracy in % (mean ± std over {repeats} seeds) of an MLP with one hidden layer of 256 units on "
@@ -231,6 +214,31 @@ def write_report(
         *zero_shot_table(result),
         "",
     ]
+
+
+def write_report(
+    result: EvalResult,
+    bundles: dict,
+    out: Path,
+    figures: dict[str, list[Path]],
+    abouts: dict[str, dict],
+    command: str,
+    repeats: int,
+) -> Path:
+    """report.md and results.json in `out`; figure paths are written relative to it."""
+    out.mkdir(parents=True, exist_ok=True)
+    md = [
+        f"# audiotag evaluation, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Command: `{command}` on {platform.machine()} / {platform.processor() or platform.system()}.",
+        "",
+        "Bundles: "
+        + ", ".join(f"`{n}` ({b.manifest.get('variant', '?')})" for n, b in bundles.items())
+        + ".",
+        "",
+    ]
+    if result.tasks:
+        md += task_sections(result, bundles, repeats)
     if any(result.out_of_source.values()):
         md += [
             "## Out of source",
@@ -251,10 +259,10 @@ def write_report(
             *catalogue_tables(result),
             "",
         ]
-    md += ["## Tasks", ""]
+    md += ["## Tasks", ""] if result.tasks else []
     for t in result.tasks:
         md += task_notes(t, abouts.get(t.name))
-    md += ["", "## Figures", ""]
+    md += ["", "## Figures", ""] if result.tasks else []
     for t in result.tasks:
         for path in figures.get(t.name, []):
             md.append(f"![{path.stem}]({path.relative_to(out).as_posix()})")
