@@ -31,7 +31,7 @@ from index.catalogue.queries import live_sounds_with_words
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.features import build_features
-from index.scoring import single_word_tags
+from index.scoring import Scorer
 from model.analysis import analyse_many, why_not_usable
 from model.audio import AudioLimits
 from model.bundle import Bundle
@@ -306,7 +306,7 @@ def build_version(
             vector_index.write(audio, staging / versions.AUDIO)
             similar = vector_index.build(centred(z, centres.z_a), ids, factories["similar"])
             vector_index.write(similar, staging / versions.SIMILAR)
-            n_tags = len(single_word_tags(bundle))
+            n_tags = len(Scorer(bundle, contexts=contexts).tag_words)  # the tags it can suggest
             centres.save(staging)
             contexts.save(staging)
             np.save(staging / versions.IDS, ids)
