@@ -119,23 +119,21 @@ class Scorer:
 
     def tag_scores(self, phi_a: np.ndarray, votes: np.ndarray | None, method: str) -> np.ndarray:
         """(N, C) scores of one method; `votes` (N, C) are the neighbour shares (None: no neighbours)."""
+        return self.tag_scores_and_sources(phi_a, votes, method)[0]
+
+    def tag_scores_and_sources(
+        self, phi_a: np.ndarray, votes: np.ndarray | None, method: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(N, C) scores of one method and (N, C) "neighbours" or "model": which part of each tag's
+        score is the larger. Without votes every method answers as `embedding`."""
         if method not in TAG_METHODS:
             raise ValueError(f"unknown tag method {method!r}: choose {', '.join(TAG_METHODS)}")
         if method == "neighbours" and votes is not None:
-            return votes
+            return votes, np.full(votes.shape, "neighbours")
         embedded = self.embedding_tags(phi_a)
         if method == "fusion" and votes is not None:
-            return 0.5 * (embedded + votes)
-        return embedded
-
-    def tag_sources(self, phi_a: np.ndarray, votes: np.ndarray | None, method: str) -> np.ndarray:
-        """(N, C) "neighbours" or "model": which part of a method's score is the larger for each tag."""
-        n = len(np.atleast_2d(phi_a))
-        if votes is None or method == "embedding":
-            return np.full((n, len(self.tag_words)), "model")
-        if method == "neighbours":
-            return np.full((n, len(self.tag_words)), "neighbours")
-        return np.where(votes >= self.embedding_tags(phi_a), "neighbours", "model")
+            return 0.5 * (embedded + votes), np.where(votes >= embedded, "neighbours", "model")
+        return embedded, np.full(embedded.shape, "model")
 
     def top_tags(self, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The k best tags of one clip's scores (C,), ties to the more frequent tag."""

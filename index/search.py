@@ -195,9 +195,9 @@ class SearchIndex:
         neighbours in the index, every method falls back to `embedding`."""
         votes = self.neighbour_votes(z_a) if method != "embedding" else None
         votes = None if votes is None else votes[None, :]
-        scores = self.scorer.tag_scores(phi_a, votes, method)[0]
-        sources = self.scorer.tag_sources(phi_a, votes, method)[0]
-        return [(w, s, str(sources[self.scorer.tag_position[w]])) for w, s in self.scorer.top_tags(scores, k)]
+        scores, sources = self.scorer.tag_scores_and_sources(phi_a, votes, method)
+        top = self.scorer.top_tags(scores[0], k)
+        return [(w, s, str(sources[0, self.scorer.tag_position[w]])) for w, s in top]
 
     def neighbour_votes(self, z_a: np.ndarray) -> np.ndarray | None:
         """Shares (C,) of the vocabulary tags among the nearest catalogue sounds; None if none has any."""

@@ -66,7 +66,7 @@ class TrainingData:
             **self.summary,
             "train_clips": len(train),
             "val_clips": len(val),
-            "val_split": "sources" if len(val) and all(map(is_out_of_source, val.uids)) else "hash",
+            "val_split": split_name(val),
             "vocabulary": len(vocabulary),
         }
         return replace(self, train=train, val=val, vocabulary=vocabulary, summary=summary)
@@ -84,6 +84,11 @@ def validation_mask(uids: list[str], fraction: float, seed: int, minimum: int = 
     if mask.sum() < minimum and len(uids) >= 10 and fraction > 0:
         mask = pos <= np.sort(pos)[minimum - 1]
     return mask
+
+
+def split_name(val: Clips) -> str:
+    """ "sources" when the validation clips are the out-of-source packages', else "hash"."""
+    return "sources" if len(val) and all(map(is_out_of_source, val.uids)) else "hash"
 
 
 def heldout_mask(uids: list[str], split: str, fraction: float, seed: int, minimum: int = 2) -> np.ndarray:
@@ -146,7 +151,7 @@ def load_training_data(
         "without_vocabulary_tags": int((~keep).sum()),
         "train_clips": len(train),
         "val_clips": len(val),
-        "val_split": "sources" if len(val) and all(map(is_out_of_source, val.uids)) else "hash",
+        "val_split": split_name(val),
         "vocabulary": len(vocab),
         "mean_tags_per_clip": round(float(np.mean([len(t) for t in tags])), 2),
     }

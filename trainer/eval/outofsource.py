@@ -22,11 +22,11 @@ import numpy as np
 
 from index.centres import centred
 from index.corpus.heldout import is_out_of_source
-from index.scoring import TAG_METHODS, Scorer
+from index.scoring import Scorer
 from model.tags import normalise_tags
-from trainer.eval.catalogue import K_TAGS, CatalogueClips, neighbour_votes
+from trainer.eval.catalogue import CatalogueClips, tagging_figures
 from trainer.eval.zeroshot import zero_shot
-from trainer.metrics import precision_recall_at_k, retrieval_metrics
+from trainer.metrics import retrieval_metrics
 
 MIN_CLIPS = 5
 
@@ -114,7 +114,7 @@ def out_of_source_figures(
         retrieval_names=_retrieval(
             scorer, items, [normalise_tags([names.get(u, "")]) for u in clips.val_uids]
         ),
-        tagging=_tagging(clips, scorer),
+        tagging=tagging_figures(clips, scorer, clips.val_words),
         probe=_probe(clips, labels, classes),
     )
 
@@ -148,15 +148,4 @@ def _probe(clips: CatalogueClips, labels: list[str | None], classes: list[str]) 
         "z_a": nearest_neighbour_accuracy(clips.z_val[rows], y),
         "mfcc": nearest_neighbour_accuracy(clips.val_mfcc[rows], y),
         "n": len(rows),
-    }
-
-
-def _tagging(clips: CatalogueClips, scorer: Scorer) -> dict[str, dict]:
-    position = scorer.tag_position
-    truth = [{position[w] for w in words if w in position} for words in clips.val_words]
-    votes = neighbour_votes(clips, scorer)
-    ties = -1e-6 * np.arange(len(position), dtype=np.float32)  # ties: the more frequent tag first
-    return {
-        m: precision_recall_at_k(scorer.tag_scores(clips.phi_val, votes, m) + ties, truth, K_TAGS)
-        for m in TAG_METHODS
     }
