@@ -24,7 +24,6 @@ from index.centres import Centres, centred
 from index.contexts import TagContexts
 from model.bundle import Bundle
 
-TAU = 0.1  # the training temperature: softmax(cos / τ) is what the contrastive loss learnt
 NEIGHBOURS = 10  # catalogue sounds that vote tags for a clip
 TAG_METHODS = ("neighbours", "fusion", "embedding")
 DEFAULT_TAG_METHOD = "fusion"  # the best out of source: hit@5 0.398 against neighbours' 0.376
@@ -40,7 +39,7 @@ class LabelSet:
     unscored: list[str] = field(default_factory=list)  # labels with no known word
 
 
-def softmax(x: np.ndarray, tau: float = TAU) -> np.ndarray:
+def softmax(x: np.ndarray, tau: float) -> np.ndarray:
     """Row-wise softmax of x / τ, (…, C)."""
     e = np.exp((x - x.max(axis=-1, keepdims=True)) / tau)
     return e / e.sum(axis=-1, keepdims=True)
@@ -69,6 +68,7 @@ class Scorer:
         self, bundle: Bundle, centres: Centres | None = None, contexts: TagContexts | None = None
     ) -> None:
         self.bundle = bundle
+        self.tau = bundle.tau  # the bundle's own training temperature
         self.centres = centres or Centres.zeros(bundle.config.word_dim, bundle.config.latent_dim)
         self.contexts = contexts or TagContexts.empty(bundle.config.word_dim)
         # Suggested tags are words the catalogue's sounds carry: a bundle trained on game packages
@@ -104,7 +104,7 @@ class Scorer:
     def zero_shot(self, phi_a: np.ndarray, labels: LabelSet) -> np.ndarray:
         """Probabilities (N, L) over the scored labels for clips' φ_a (N, F)."""
         cos = centred(phi_a, self.centres.phi_a) @ self.label_vectors(labels).T
-        return softmax(np.atleast_2d(cos))
+        return softmax(np.atleast_2d(cos), self.tau)
 
     @property
     def tag_vectors(self) -> np.ndarray:
@@ -115,7 +115,8 @@ class Scorer:
 
     def embedding_tags(self, phi_a: np.ndarray) -> np.ndarray:
         """(N, C) softmax of cosine / τ between clips' centred φ_a and every vocabulary tag."""
-        return softmax(np.atleast_2d(centred(phi_a, self.centres.phi_a)) @ self.tag_vectors.T)
+        cos = np.atleast_2d(centred(phi_a, self.centres.phi_a)) @ self.tag_vectors.T
+        return softmax(cos, self.tau)
 
     def tag_scores(self, phi_a: np.ndarray, votes: np.ndarray | None, method: str) -> np.ndarray:
         """(N, C) scores of one method; `votes` (N, C) are the neighbour shares (None: no neighbours)."""

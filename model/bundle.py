@@ -107,6 +107,12 @@ class Bundle:
         self._tag_set_vector = functools.lru_cache(maxsize=QUERY_CACHE)(self._embed_tag_set)
 
     @property
+    def tau(self) -> float:
+        """The contrastive temperature the bundle trained at: softmax(cos / τ) is what it learnt.
+        Bundles written before τ was a setting trained at 0.1."""
+        return float(self.manifest.get("train_config", {}).get("tau", 0.1))
+
+    @property
     def version(self) -> str:
         return self.manifest["version"]
 

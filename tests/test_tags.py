@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -101,3 +105,27 @@ def test_a_compound_tag_has_the_mean_vector_of_its_parts_in_training_and_queries
     kv.add_vectors(["hi", "hat", "rain", "dog"], np.eye(4, 3, dtype=np.float32) + 0.5)
     assert has_vector(kv, "hihat") and not has_vector(kv, "qwxzv")
     np.testing.assert_allclose(lookup(kv, ["hihat"])[0], (kv["hi"] + kv["hat"]) / 2)
+
+
+def test_scores_use_the_bundles_own_temperature(tmp_path: Path) -> None:
+    """A bundle trained at another τ is scored at its τ (its manifest's train_config), not at 0.1."""
+    from index.scoring import Scorer
+    from model.bundle import load
+    from model.bundles import SHIPPED
+
+    warm = Path(shutil.copytree(SHIPPED, tmp_path / "warm"))
+    manifest = json.loads((warm / "manifest.json").read_text())
+    manifest["train_config"]["tau"] = 0.5
+    (warm / "manifest.json").write_text(json.dumps(manifest))
+    bundle = load(warm, device="cpu")
+    scorer = Scorer(bundle)
+    labels = scorer.labels(["dog", "rain", "guitar"])
+    phi_a = np.random.default_rng(0).standard_normal((2, bundle.config.word_dim)).astype(np.float32)
+    phi_a /= np.linalg.norm(phi_a, axis=1, keepdims=True)
+    cos = phi_a @ scorer.label_vectors(labels).T
+    expected = np.exp(cos / 0.5) / np.exp(cos / 0.5).sum(axis=1, keepdims=True)
+    assert bundle.tau == 0.5
+    np.testing.assert_allclose(scorer.zero_shot(phi_a, labels), expected, rtol=1e-5)
+    tag_cos = phi_a @ scorer.tag_vectors.T
+    tag_expected = np.exp(tag_cos / 0.5) / np.exp(tag_cos / 0.5).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(scorer.embedding_tags(phi_a), tag_expected, rtol=1e-4)

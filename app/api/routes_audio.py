@@ -27,7 +27,8 @@ AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
     description="`fusion` (default): the mean of the two below. `neighbours`: the tags of the 10 catalogue "
     "sounds most similar to the clip (cosine of z_a), each voting with its similarity; a score is the "
     "tag's share of the votes. `embedding`: the vocabulary tags whose vector (in the catalogue's tag "
-    "contexts) is nearest the clip's φ_a, a softmax of cosine / 0.1. On sounds from sources the model "
+    "contexts) is nearest the clip's φ_a, a softmax of cosine / τ (the model's training temperature, "
+    "0.1 for the shipped one). On sounds from sources the model "
     "never trained on, fusion suggested one of the clip's own tags among its 5 for 39.8 % of clips, "
     "neighbours 37.6 %, embedding 26.6 %. Each tag says its `source`. Where no neighbour has tags, "
     "every method answers as `embedding`.",
@@ -70,7 +71,8 @@ def similar(
     description="Each label is split into words and embedded as a tag query in the catalogue's tag "
     "contexts (its φ_w plus those of the catalogue tag sets that hold all its words); the clip's φ_a is "
     "compared with each by cosine (both centred with the catalogue's means), and the scores are a softmax "
-    "of cosine / 0.1 over the labels the model knows words of. Give labels as repeated `labels` fields "
+    "of cosine / τ (the model's training temperature) over the labels the model knows words of. "
+    "Give labels as repeated `labels` fields "
     "or one comma-separated field.",
 )
 def classify(
