@@ -47,6 +47,11 @@ def train_cmd(
     select_best: bool | None = typer.Option(
         None, "--select-best/--last-epoch", help="Keep the epoch of best validation recall@10."
     ),
+    val_split: str | None = typer.Option(
+        None,
+        help="sources (validate on the out-of-source packages, never trained on) or hash (a tenth of "
+        "every source: the shipped model trains on every source).",
+    ),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     seed: int | None = typer.Option(None),
     word_vectors: str | None = typer.Option(
@@ -78,6 +83,7 @@ def train_cmd(
             audio_dropout=audio_dropout,
             crops=crops,
             augment=augment,
+            val_split=val_split,
             mix=mix,
             balance=balance,
             soft_targets=soft_targets,

@@ -42,7 +42,8 @@ def test_threads_read_array_files_together(tmp_path: Path) -> None:
     sys.setswitchinterval(1e-5)
     try:
         threads = [
-            threading.Thread(target=_read_while_collecting, args=(readers[i % 3], 150, errors)) for i in range(4)
+            threading.Thread(target=_read_while_collecting, args=(readers[i % 3], 150, errors))
+            for i in range(4)
         ]
         for t in threads:
             t.start()

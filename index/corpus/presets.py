@@ -18,7 +18,7 @@ DEMO = [
     "lincity-ng-data",
 ]
 
-# About 3.5 GB of downloads (one package on disk at a time), over 5,000 clips.
+# About 5.5 GB of downloads (one package on disk at a time), about 6,000 clips.
 FULL = DEMO + [
     "deepin-sound-theme",
     "lomiri-sounds",
@@ -39,6 +39,13 @@ FULL = DEMO + [
     "0ad-data",
     # GCompris keeps farm animals, instruments and everyday sounds in Qt resource files (GPL-3+).
     "gcompris-qt-data",
+    # Thin categories (vehicles, animals, nature ambiences, household): Red Eclipse's ambiences
+    # (wind, rain, rivers, crickets), SuperTuxKart's engines, farm animals and weather, Hedgewars'
+    # effects outside its voices, Naev's.
+    "redeclipse-data",
+    "supertuxkart-data",
+    "hedgewars-data",
+    "naev-data",
     # Instrument notes and drum hits rendered from SoundFonts (index/corpus/notes.py).
     "fluid-soundfont-gm-notes",
     "csound-soundfont-drums",
