@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.catalogue.queries import SoundMeta
+from model.tags import normalise_tag
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,17 @@ class Filters:
     license: str | None = None  # a case-insensitive part of the licence: "cc0", "by-sa", "gpl"
     min_duration: float | None = None  # seconds
     max_duration: float | None = None
-    tag: str | None = None  # one of the sound's own tags, case-insensitive
+    tag: str | None = None  # words the sound's tags must hold, by the tokenizer queries use: dogs → dog
 
     @property
     def empty(self) -> bool:
         return self == Filters()
+
+    @property
+    def tag_words(self) -> frozenset[str]:
+        """The tag filter's words through the one tokenizer (model/tags): "Dogs" → {dog},
+        "hi-hat" → {hi, hat}; a sound passes when its tags hold all of them."""
+        return frozenset(normalise_tag(self.tag)) if self.tag else frozenset()
 
     def admit(self, sound: SoundMeta) -> bool:
         if self.license and self.license.lower() not in (sound.license or "").lower():
@@ -33,7 +40,7 @@ class Filters:
             return False
         if self.max_duration is not None and sound.duration > self.max_duration:
             return False
-        return not self.tag or self.tag.strip().lower() in {t.lower() for t in sound.tag_names}
+        return not self.tag or bool(self.tag_words) and self.tag_words <= set(sound.tag_words)
 
 
 class FilterArrays:
@@ -48,8 +55,8 @@ class FilterArrays:
         self.license_codes = np.array([code[(m.license or "").lower()] for m in rows], np.int32)
         tagged: dict[str, list[int]] = {}
         for m in rows:
-            for t in {t.lower() for t in m.tag_names}:
-                tagged.setdefault(t, []).append(m.id)
+            for w in set(m.tag_words):
+                tagged.setdefault(w, []).append(m.id)
         self.tagged = {t: np.array(ids, np.int64) for t, ids in tagged.items()}  # ascending ids
 
     def select(self, filters: Filters) -> np.ndarray:
@@ -65,7 +72,6 @@ class FilterArrays:
             keep &= self.durations <= filters.max_duration
         ids = self.ids[keep]
         if filters.tag:
-            ids = np.intersect1d(
-                ids, self.tagged.get(filters.tag.strip().lower(), ids[:0]), assume_unique=True
-            )
+            for word in filters.tag_words or {""}:  # a tag filter without a word admits nothing
+                ids = np.intersect1d(ids, self.tagged.get(word, ids[:0]), assume_unique=True)
         return ids

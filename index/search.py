@@ -32,7 +32,6 @@ from index.indexer import check_bundle
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
 from model.arrays import load_array
 from model.bundle import Bundle, TagEmbedding
-from model.tags import normalise_tags
 
 FIRST_FETCH_FACTOR = 3
 SELECTIVE = 0.2  # a filter that admits at most this share of the index is searched among its sounds
@@ -206,7 +205,7 @@ class SearchIndex:
         sounds = self.metadata()
         position = self.scorer.tag_position
         ids = [
-            [position[w] for w in normalise_tags(sounds[h.sound_id].tag_names) if w in position]
+            [position[w] for w in sounds[h.sound_id].tag_words if w in position]
             if h.sound_id in sounds
             else []
             for h in hits

@@ -136,6 +136,11 @@ def test_search_api_with_filters_and_deletes(data: Path) -> None:
     # a filter that keeps few sounds still fills the page from deep in the ranking
     cc, _ = index.search_by_tags(["rain"], k=24, filters=Filters(tag="door"))
     assert len(cc) == 3 and all(h.sound_id in index._allowed([h.sound_id], Filters(tag="door")) for h in cc)
+    # the tag filter reads tags as queries do (model/tags): `tag=Doors` is `tag=door`, as for `q=`
+    for spelling in ("Doors", "DOOR ", "door."):
+        assert index.search_by_tags(["rain"], k=24, filters=Filters(tag=spelling))[0] == cc, spelling
+    assert index.search_by_tags(["rain"], k=24, filters=Filters(tag="door rain"))[0] == []  # all its words
+    assert index.search_by_tags(["rain"], k=24, filters=Filters(tag="42"))[0] == []  # no word: nothing
     assert len(index.search_by_tags(["rain"], k=24, filters=Filters(min_duration=2.95))[0]) == 2  # 3.0, 3.1 s
     assert index.search_by_tags(["rain"], k=5, filters=Filters(license="gpl"))[0] == []
     page2 = index.search_by_tags(["rain"], k=5, offset=5)[0]
@@ -331,7 +336,8 @@ def test_selective_filters_search_exactly_among_the_sounds_they_admit(data: Path
     meta = index.metadata()
     arrays = FilterArrays(meta)
     filters = [
-        Filters(tag="door"), Filters(tag="DOOR "), Filters(min_duration=2.95), Filters(max_duration=1.5),
+        Filters(tag="door"), Filters(tag="DOORS "), Filters(tag="42"), Filters(min_duration=2.95),
+        Filters(max_duration=1.5),
         Filters(license="cc"), Filters(license="gpl"), Filters(tag="rain", license="cc", max_duration=2.5),
     ]  # fmt: skip
     query = index.scorer.query_vectors([["rain"]])[0]

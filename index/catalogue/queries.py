@@ -73,6 +73,7 @@ class SoundMeta:
     username: str | None
     duration: float
     description: str | None
+    tag_words: tuple[str, ...] = ()  # its tags through the one tokenizer (model/tags), read once
 
 
 def live_metadata(catalogue: Catalogue, ids: list[int] | None = None) -> dict[int, SoundMeta]:
@@ -85,7 +86,14 @@ def live_metadata(catalogue: Catalogue, ids: list[int] | None = None) -> dict[in
         tags = _tag_names(s)
     return {
         r.id: SoundMeta(
-            r.id, r.name, tuple(tags.get(r.id, ())), r.license, r.username, r.duration, r.description
+            r.id,
+            r.name,
+            tuple(tags.get(r.id, ())),
+            r.license,
+            r.username,
+            r.duration,
+            r.description,
+            tuple(normalise_tags(tags.get(r.id, ()))),
         )
         for r in rows
         if wanted is None or r.id in wanted
