@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from model.arrays import load_arrays
+from model.files import write_atomic
 
 FILE = "centres.npz"
 
@@ -30,7 +31,8 @@ class Centres:
     z_a: np.ndarray  # (V,) mean z_a
 
     def save(self, folder: Path) -> None:
-        np.savez(Path(folder) / FILE, phi_a=self.phi_a, phi_w=self.phi_w, z_a=self.z_a)
+        arrays = {"phi_a": self.phi_a, "phi_w": self.phi_w, "z_a": self.z_a}
+        write_atomic(Path(folder) / FILE, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def zeros(cls, word_dim: int, latent_dim: int) -> Centres:

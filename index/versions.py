@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from model.bundles import bundle_by_version
-from model.files import write_text_atomic
+from model.files import fsync_folder, publish_folder, write_json_atomic, write_text_atomic
 from model.ids import version_id
 
 CURRENT = "current"
@@ -58,11 +58,10 @@ def staging(root: Path, version: str) -> Iterator[Path]:
 
 
 def commit_version(root: Path, staging: Path, version: str, manifest: dict) -> Path:
-    """Write the manifest into a complete staging folder and rename it into place."""
-    (staging / MANIFEST).write_text(json.dumps({**manifest, "version": version}, indent=2))
-    target = Path(root) / version
-    staging.rename(target)
-    return target
+    """Write the manifest into a complete staging folder and rename it into place, every file and the
+    rename on disk before it returns (model/files.publish_folder, as for bundles)."""
+    write_json_atomic(staging / MANIFEST, {**manifest, "version": version}, indent=2)
+    return publish_folder(staging, Path(root) / version)
 
 
 def list_versions(root: Path) -> list[dict]:
@@ -130,6 +129,7 @@ def publish(root: Path, version: str) -> str | None:
     tmp = root / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
     os.symlink(version, tmp)
     os.replace(tmp, root / CURRENT)
+    fsync_folder(root)  # the switch survives a power cut
     _prune(root, keep={version, previous}, before=previous)
     for stale in root.glob(".tmp-*"):  # left by a build killed while writing; a live one is younger
         if time.time() - stale.stat().st_mtime > STALE_STAGING_S:

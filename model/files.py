@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import IO
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make a folder's renames and new entries survive a power cut."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -38,7 +39,7 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -76,7 +77,7 @@ def publish_folder(staging: Path, target: Path) -> Path:
         aside = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
         target.rename(aside)
     staging.rename(target)
-    _fsync_folder(target.parent)
+    fsync_folder(target.parent)
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
     return target

@@ -84,6 +84,31 @@ def test_publish_switches_atomically_and_keeps_one_previous(tmp_path: Path) -> N
         versions.publish(tmp_path, "nope")
 
 
+def test_a_committed_and_published_version_is_on_disk(tmp_path: Path, monkeypatch) -> None:
+    """Every file of a version, its rename into place and the `current` switch are fsynced before
+    commit and publish return: a power cut right after a publish must not serve missing files."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    staging = versions.staging_dir(tmp_path, "20260101-a")
+    np.save(staging / versions.IDS, np.arange(3))
+    (staging / versions.AUDIO).write_bytes(b"vectors")
+    target = versions.commit_version(tmp_path, staging, "20260101-a", {"built_at": "now"})
+    names = {versions.IDS, versions.AUDIO, versions.MANIFEST}
+    assert {f.name for f in target.iterdir()} == names
+    # each file synced in the staging folder, then the rename into place
+    assert {str(staging.resolve() / n) for n in names} <= set(synced)
+    assert synced[-1] == str(tmp_path.resolve())
+    synced.clear()
+    versions.publish(tmp_path, "20260101-a")
+    assert synced == [str(tmp_path.resolve())]  # the folder holding the new `current` link
+
+
 def test_jobs_are_claimed_once_and_dead_workers_are_reaped(tmp_path: Path) -> None:
     store = JobStore(Catalogue(f"sqlite:///{tmp_path / 'c.db'}"))
     job = store.create("reindex", {"mode": "build"})
