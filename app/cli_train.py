@@ -187,17 +187,27 @@ def export_cmd(
         None, help="An `audiotag eval` results.json: the bundle's figures go into the copy's manifest."
     ),
     evaluation_command: str = typer.Option("", help="The eval command that made it, for the record."),
+    twin_evaluation: Path | None = typer.Option(
+        None,
+        help="The results.json of an eval of the bundle's held-out twin (its recipe trained without the "
+        "out-of-source packages): the twin's out-of-source figures go into the manifest.",
+    ),
+    twin: str = typer.Option("", help="The twin's version in that file (default: its only bundle)."),
+    twin_command: str = typer.Option("", help="The eval command of the twin's figures, for the record."),
 ) -> None:
     """Write a compact inference-only copy of a bundle: no decoder, float16 weights and word vectors."""
     from model.bundle import BundleError
     from model.shipped import save_inference_bundle
-    from trainer.eval.summary import bundle_summary
+    from trainer.eval.summary import bundle_summary, twin_figures
 
     try:
         extra = {}
         if evaluation is not None:
             results = json.loads(evaluation.read_text())
             extra["evaluation"] = bundle_summary(results, bundle_version(bundle) or "", evaluation_command)
+        if twin_evaluation is not None:
+            results = json.loads(twin_evaluation.read_text())
+            extra.setdefault("evaluation", {})["out_of_source"] = twin_figures(results, twin, twin_command)
         path = save_inference_bundle(bundle, out, extra)
     except (BundleError, OSError, ValueError) as err:
         fail(str(err))

@@ -156,3 +156,23 @@ def test_bundle_summary_takes_one_bundles_figures() -> None:
     assert bundle_summary(results, "b")["tasks"]["drums"]["zero_shot"]["accuracy"] is None
     with pytest.raises(ValueError, match="no figures"):
         bundle_summary(results, "c")
+
+
+def test_a_model_trained_on_every_source_reports_its_twins_out_of_source_figures() -> None:
+    from trainer.eval.summary import twin_figures
+
+    oos = {
+        "zero_shot": {"accuracy": 0.38, "chance": 0.053, "n": 285},
+        "retrieval_tags": {"recall@10": 0.12},
+        "retrieval_names": {"recall@10": 0.11},
+        "tagging": {"fusion": {"hit@5": 0.4}},
+        "probe": {"z_a": 0.81, "mfcc": 0.79, "n": 285},
+    }
+    results = {"bundles": ["twin", "shipped"], "tasks": {}, "out_of_source": {"twin": oos}}
+    figures = twin_figures(results, "twin", "audiotag eval --task catalogue")
+    assert figures["twin"] == "twin" and figures["zero_shot"]["accuracy"] == 0.38
+    assert figures["tag_hit@5"] == {"fusion": 0.4} and figures["command"].startswith("audiotag eval")
+    with pytest.raises(ValueError, match="it trained on those sources"):
+        twin_figures(results, "shipped")
+    with pytest.raises(ValueError, match="name the twin"):
+        twin_figures(results)

@@ -68,7 +68,7 @@ def is_heldout(package: str, path: str) -> bool:
 # suggestion votes over in evaluation: the out-of-source yardstick. Held-out takes of the same
 # recordings (`step_dirt1` trained, `step_dirt2` held out) flattered every in-source figure 4 to 10
 # times, so recipes, checkpoints and scoring are chosen on sources the model never heard. 1,085 of the
-# full corpus's 5,660 clips (19 %), spanning its categories: animals (wesnoth, widelands, lugaru,
+# full corpus's 5,999 clips (18 %), spanning its categories: animals (wesnoth, widelands, lugaru,
 # gcompris), vehicles and engines (searchandrescue, btanks), nature and household (minetest,
 # supertux), weapons and explosions (scorched3d, flare), the interface (deepin) and a whole drum
 # SoundFont (csound's).

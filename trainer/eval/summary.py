@@ -42,3 +42,17 @@ def bundle_summary(results: dict, version: str, command: str = "") -> dict:
             "one_word_map": {k: v for k, v in one_word.items() if k.startswith("map")},
         },
     }
+
+
+def twin_figures(results: dict, twin: str = "", command: str = "") -> dict:
+    """The out-of-source figures of a bundle's held-out twin, named: a bundle trained on every source
+    reports those of its recipe trained without the out-of-source packages."""
+    versions = results.get("bundles", [])
+    if not twin:
+        if len(versions) != 1:
+            raise ValueError(f"name the twin: the evaluation has {len(versions)} bundles")
+        twin = versions[0]
+    figures = bundle_summary(results, twin, command)["out_of_source"]
+    if figures is None:
+        raise ValueError(f"bundle {twin} has no out-of-source figures: it trained on those sources")
+    return {"twin": twin, "command": command, **figures}
