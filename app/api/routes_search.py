@@ -39,7 +39,12 @@ async def search(
     license: str | None = Query(None, max_length=100, description="Part of the licence: cc0, by-sa, gpl."),
     min_duration: float | None = Query(None, ge=0, le=86400),
     max_duration: float | None = Query(None, ge=0, le=86400),
-    tag: str | None = Query(None, max_length=100, description="Only sounds with this tag."),
+    tag: str | None = Query(
+        None,
+        max_length=100,
+        description="Only sounds whose tags hold this tag's words, normalised as the query is "
+        "(`Dogs` finds sounds tagged `dog`).",
+    ),
 ) -> SearchResponse:
     filters = Filters(license, min_duration, max_duration, tag)
     if index.metadata_stale():  # the catalogue changed: read it in the pool, not on the event loop
