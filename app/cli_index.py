@@ -237,7 +237,9 @@ def search_cmd(
     license: str | None = typer.Option(None, help="Keep licences containing this (cc0, by-sa, gpl)."),
     min_duration: float | None = typer.Option(None, min=0.0, help="Seconds."),
     max_duration: float | None = typer.Option(None, min=0.0, help="Seconds."),
-    tag: str | None = typer.Option(None, help="Keep sounds that have this tag."),
+    tag: str | None = typer.Option(
+        None, help="Keep sounds whose tags hold this tag's words (normalised: Dogs finds dog)."
+    ),
 ) -> None:
     """Text → audio: the sounds nearest the tags' embedding, in the served index."""
     from index.search import Filters
