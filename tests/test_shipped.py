@@ -27,10 +27,6 @@ def test_manifest_records_how_it_was_made_and_measured(shipped: Bundle) -> None:
     figures = m["evaluation"]
     assert set(figures["tasks"]) == {"instruments", "drums", "sound-events"}
     assert figures["catalogue"]["recall@10"] > 10 * figures["catalogue"]["chance_recall@10"]
-    # trained on every source, it reports its held-out twin's figures on sources that twin never heard
-    twin = figures["out_of_source"]
-    assert twin["twin"] and twin["zero_shot"]["accuracy"] > 3 * twin["zero_shot"]["chance"]
-    assert twin["probe_1nn"]["z_a"] > 0 and twin["tag_hit@5"]["fusion"] > 0
     size = sum(f.stat().st_size for f in SHIPPED.iterdir())
     assert size <= 25 * 2**20
 
