@@ -9,6 +9,7 @@ ID selector (index/vector_index.AllowedSearch) instead of over-fetching hits and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class Filters:
     def empty(self) -> bool:
         return self == Filters()
 
-    @property
+    @cached_property
     def tag_words(self) -> frozenset[str]:
         """The tag filter's words through the one tokenizer (model/tags): "Dogs" → {dog},
         "hi-hat" → {hi, hat}; a sound passes when its tags hold all of them."""
@@ -71,7 +72,8 @@ class FilterArrays:
         if filters.max_duration is not None:
             keep &= self.durations <= filters.max_duration
         ids = self.ids[keep]
-        if filters.tag:
-            for word in filters.tag_words or {""}:  # a tag filter without a word admits nothing
-                ids = np.intersect1d(ids, self.tagged.get(word, ids[:0]), assume_unique=True)
+        if filters.tag and not filters.tag_words:
+            return ids[:0]  # a tag filter without a word admits nothing, as `admit` says
+        for word in filters.tag_words:
+            ids = np.intersect1d(ids, self.tagged.get(word, ids[:0]), assume_unique=True)
         return ids

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from model.bundles import bundle_by_version
-from model.files import fsync_folder, publish_folder, write_json_atomic, write_text_atomic
+from model.files import fsync_folder, publish_folder, write_text_atomic
 from model.ids import version_id
 
 CURRENT = "current"
@@ -60,8 +60,8 @@ def staging(root: Path, version: str) -> Iterator[Path]:
 def commit_version(root: Path, staging: Path, version: str, manifest: dict) -> Path:
     """Write the manifest into a complete staging folder and rename it into place, every file and the
     rename on disk before it returns (model/files.publish_folder, as for bundles)."""
-    write_json_atomic(staging / MANIFEST, {**manifest, "version": version}, indent=2)
-    return publish_folder(staging, Path(root) / version)
+    (staging / MANIFEST).write_text(json.dumps({**manifest, "version": version}, indent=2))
+    return publish_folder(staging, Path(root) / version)  # it fsyncs each file, then the rename
 
 
 def list_versions(root: Path) -> list[dict]:
