@@ -43,11 +43,14 @@ class TagContexts:
     members: list[np.ndarray]  # per set: sorted indices into `words`
     counts: np.ndarray  # (S,) sounds carrying each set
     vectors: np.ndarray  # (S, F) L2-normalised φ_w of each set
+    audio: np.ndarray | None = None  # (S, F) mean φ_a of each set's indexed sounds (zero row: none)
     _holding: dict[str, np.ndarray] = field(init=False, repr=False)  # word → sorted set indices
     _cache: OrderedDict = field(init=False, repr=False)
     _lock: Lock = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.audio is None:
+            self.audio = np.zeros_like(self.vectors)
         holding: dict[int, list[int]] = {}
         for s, member in enumerate(self.members):
             for w in member.tolist():
@@ -61,9 +64,18 @@ class TagContexts:
         return cls([], [], np.zeros(0, np.int64), np.zeros((0, dim), np.float32))
 
     @classmethod
-    def of(cls, bundle: Bundle, tag_sets: list[list[str]]) -> TagContexts:
-        """The contexts of sounds' known-word tag sets (empty sets are left out)."""
-        distinct = Counter(tuple(sorted(set(t))) for t in tag_sets if t)
+    def of(
+        cls,
+        bundle: Bundle,
+        tag_sets: list[list[str]],
+        phi_a: list[np.ndarray | None] | None = None,
+        before: TagContexts | None = None,
+    ) -> TagContexts:
+        """The contexts of sounds' known-word tag sets (empty sets are left out). `phi_a`: each
+        sound's φ_a (F,), None where the caller has none; such a sound's share of its set's audio
+        comes from `before` (the contexts of the version an update starts from) where it has the set."""
+        keys = [tuple(sorted(set(t))) for t in tag_sets]
+        distinct = Counter(k for k in keys if k)
         if not distinct:
             return cls.empty(bundle.config.word_dim)
         sets = list(distinct)
@@ -71,7 +83,9 @@ class TagContexts:
         position = {w: i for i, w in enumerate(words)}
         members = [np.array([position[w] for w in s], np.int32) for s in sets]
         vectors = bundle.embed_tag_sets([list(s) for s in sets])
-        return cls(words, members, np.array([distinct[s] for s in sets], np.int64), vectors)
+        counts = np.array([distinct[s] for s in sets], np.int64)
+        audio = _set_audio(sets, keys, phi_a, before, vectors.shape[1])
+        return cls(words, members, counts, vectors, audio)
 
     @property
     def centre(self) -> np.ndarray | None:
@@ -123,6 +137,7 @@ class TagContexts:
             "lengths": lengths,
             "counts": self.counts,
             "vectors": self.vectors.astype(np.float32),
+            "audio": self.audio.astype(np.float32),
         }
         write_atomic(Path(folder) / FILE, lambda f: np.savez(f, **arrays))
 
@@ -134,4 +149,42 @@ class TagContexts:
             return cls.empty(dim)
         d = load_arrays(path)
         members = np.split(d["members"], np.cumsum(d["lengths"])[:-1]) if len(d["lengths"]) else []
-        return cls([str(w) for w in d["words"]], list(members), d["counts"], d["vectors"])
+        audio = d.get("audio")  # None: a version written before search by example
+        return cls([str(w) for w in d["words"]], list(members), d["counts"], d["vectors"], audio)
+
+    def audio_of(self, key: tuple[str, ...]) -> np.ndarray | None:
+        """(F,) the mean φ_a of the sounds of the set of exactly these words; None if none is known."""
+        held = self.sets_holding(list(key))
+        for s in held.tolist():
+            if len(self.members[s]) == len(key) and np.any(self.audio[s]):
+                return self.audio[s]
+        return None
+
+
+def _set_audio(
+    sets: list[tuple[str, ...]],
+    keys: list[tuple[str, ...]],
+    phi_a: list[np.ndarray | None] | None,
+    before: TagContexts | None,
+    dim: int,
+) -> np.ndarray:
+    """(S, F) the mean φ_a of each set's sounds: those with a vector, and for the others the set's
+    mean in `before`; a zero row where neither is known."""
+    row = {s: i for i, s in enumerate(sets)}
+    total = np.zeros((len(sets), dim), np.float64)
+    weight = np.zeros(len(sets), np.float64)
+    missing = Counter()
+    for key, vector in zip(keys, phi_a or [None] * len(keys), strict=True):
+        if not key:
+            continue
+        if vector is None:
+            missing[key] += 1
+        else:
+            total[row[key]] += vector
+            weight[row[key]] += 1
+    for key, n in missing.items():
+        old = before.audio_of(key) if before is not None else None
+        if old is not None:
+            total[row[key]] += n * old
+            weight[row[key]] += n
+    return (total / np.maximum(weight, 1)[:, None]).astype(np.float32)

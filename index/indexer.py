@@ -234,10 +234,30 @@ def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 # --- build --------------------------------------------------------------------------------------
-def tag_contexts(bundle: Bundle, catalogue: Catalogue) -> TagContexts:
-    """The contexts of the live sounds' tag sets (their known vocabulary words): index/contexts.py."""
-    sets = [bundle.vocabulary.select(words) for _, _, words in live_sounds_with_words(catalogue)]
-    return TagContexts.of(bundle, [bundle.split_known(t)[0] for t in sets if t])
+def tag_contexts(
+    bundle: Bundle,
+    catalogue: Catalogue,
+    phi_a: dict[str, np.ndarray] | None = None,
+    before: TagContexts | None = None,
+) -> TagContexts:
+    """The contexts of the live sounds' tag sets (their known vocabulary words), each with the mean
+    φ_a of its sounds: `phi_a` by content hash, the rest from `before` (index/contexts.py)."""
+    phi_a = phi_a or {}
+    sets, vectors = [], []
+    for _, content_hash, words in live_sounds_with_words(catalogue):
+        if tags := bundle.vocabulary.select(words):
+            sets.append(bundle.split_known(tags)[0])
+            vectors.append(phi_a.get(content_hash))
+    return TagContexts.of(bundle, sets, vectors, before)
+
+
+def vectors_by_hash(
+    hashes: list[str], ids: np.ndarray, embedded_ids: np.ndarray, vectors: np.ndarray
+) -> dict[str, np.ndarray]:
+    """{content hash: its vector} of the sounds (ids (N,), their hashes) among those embedded
+    (`embedded_ids` (M,), `vectors` (M, F))."""
+    row = {int(i): r for r, i in enumerate(embedded_ids.tolist())}
+    return {h: vectors[row[i]] for i, h in zip(ids.tolist(), hashes, strict=True) if i in row}
 
 
 def _manifest(bundle: Bundle, factories: dict[str, str], sounds: int, tags: int, **extra) -> dict:
@@ -292,7 +312,7 @@ def build_version(
         ids, z, phi, left_out = load_shards(shards)
         seconds = float(plan.durations[np.isin(plan.ids, ids)].sum())
         rows = Rows(ids, [], seconds, left_out)
-        contexts = tag_contexts(bundle, corpus.catalogue)
+        contexts = tag_contexts(bundle, corpus.catalogue, vectors_by_hash(plan.hashes, plan.ids, ids, phi))
         phi_w = contexts.centre
         if phi_w is None:
             phi_w = np.zeros(bundle.config.word_dim, np.float32)
@@ -360,11 +380,12 @@ def update_version(
     }
     if not new.any() and not len(gone):
         return None, summary
-    z, phi = embed_rows(
-        bundle, corpus.cache, [h for h, is_new in zip(rows.hashes, new, strict=True) if is_new]
-    )
+    added = [h for h, is_new in zip(rows.hashes, new, strict=True) if is_new]
+    z, phi = embed_rows(bundle, corpus.cache, added)
     report(0.8, f"adding {summary['added']} sounds, removing {summary['removed']}")
     centres = Centres.load(served, bundle.config.word_dim, bundle.config.latent_dim)
+    before = TagContexts.load(served, bundle.config.word_dim)
+    contexts = tag_contexts(bundle, corpus.catalogue, dict(zip(added, phi, strict=True)), before)
     phi, z = centred(phi, centres.phi_a), centred(z, centres.z_a)
     version = versions.new_version_id()
     with versions.staging(root, version) as staging:
@@ -374,7 +395,7 @@ def update_version(
             vector_index.add(index, vectors, rows.ids[new])
             vector_index.write(index, staging / name)
         centres.save(staging)
-        tag_contexts(bundle, corpus.catalogue).save(staging)  # the tags of the sounds now live
+        contexts.save(staging)  # the tags of the sounds now live
         ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
         np.save(staging / versions.IDS, ids)
     counts = manifest["counts"]

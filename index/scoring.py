@@ -22,6 +22,8 @@ import numpy as np
 
 from index.centres import Centres, centred
 from index.contexts import TagContexts
+from index.exemplars import Examples
+from index.softmax import softmax
 from model.bundle import Bundle
 
 NEIGHBOURS = 10  # catalogue sounds that vote tags for a clip
@@ -37,12 +39,6 @@ class LabelSet:
     words: list[list[str]]  # their words with a vector
     unknown: list[list[str]]  # their words without one
     unscored: list[str] = field(default_factory=list)  # labels with no known word
-
-
-def softmax(x: np.ndarray, tau: float) -> np.ndarray:
-    """Row-wise softmax of x / τ, (…, C)."""
-    e = np.exp((x - x.max(axis=-1, keepdims=True)) / tau)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def vote_tags(similarities: np.ndarray, tag_ids: list[list[int]], n_tags: int) -> np.ndarray:
@@ -77,6 +73,8 @@ class Scorer:
         self.tag_words = [w for w in single_word_tags(bundle) if not carried or w in carried]
         self.tag_position = {w: i for i, w in enumerate(self.tag_words)}  # word → column of tag scores
         self._tag_vectors: np.ndarray | None = None
+        c = self.contexts
+        self.examples = Examples.of(c.vectors, c.audio, c.counts, self.centres.phi_w, self.centres.phi_a)
 
     def labels(self, names: list[str]) -> LabelSet:
         """Each label through the one tokenizer (model/tags): "rain_thunder" → rain, thunder."""
@@ -96,6 +94,11 @@ class Scorer:
         their φ_w when the caller has them already."""
         own = self.bundle.embed_tag_sets(word_lists) if own is None else own
         return centred(self.contexts.contextualise_many(word_lists, own), self.centres.phi_w)
+
+    def search_vectors(self, word_lists: list[list[str]], own: np.ndarray | None = None) -> np.ndarray:
+        """(N, F) vectors of text searches in the audio index's space: each query in the catalogue's
+        contexts plus an audio example from the catalogue's sounds so tagged (index/exemplars.py)."""
+        return self.examples.search_vectors(self.query_vectors(word_lists, own))
 
     def label_vectors(self, labels: LabelSet) -> np.ndarray:
         """Query vectors of the scored labels, (L, F)."""

@@ -163,7 +163,7 @@ class SearchIndex:
         """Free-text tags (each may hold several words: "dog barking") → φ_w → sounds;
         UnknownTagsError when no word is known."""
         query = self.bundle.embed_tags(tags)
-        vector = self.scorer.query_vectors([query.words], query.vector[None, :])[0]
+        vector = self.scorer.search_vectors([query.words], query.vector[None, :])[0]
         return self._nearest(vector, k, offset, filters, "audio"), query
 
     def stored_vector(self, sound_id: int) -> np.ndarray:

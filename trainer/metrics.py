@@ -30,6 +30,27 @@ def retrieval_metrics(
     return out
 
 
+def gallery_recall(
+    queries: np.ndarray, items: np.ndarray, own: np.ndarray, size: int, draws: int = 20, k: int = 10
+) -> dict:
+    """recall@k in smaller galleries: the mean over `draws` random sets of `size` items (fixed seed)
+    of recall@k of the queries whose own item is drawn, ranked among the drawn items only."""
+    if len(items) <= size or len(queries) == 0:
+        return {}
+    rng = np.random.default_rng(0)
+    scores = queries @ items.T  # (Q, N)
+    recalls = []
+    for _ in range(draws):
+        drawn = np.zeros(len(items), bool)
+        drawn[rng.choice(len(items), size, replace=False)] = True
+        rows = np.flatnonzero(drawn[own])
+        if len(rows):
+            s = scores[rows][:, drawn]  # (q, size)
+            own_scores = scores[rows, own[rows]][:, None]
+            recalls.append(float(((s > own_scores).sum(axis=1) < k).mean()))
+    return {f"gallery_recall@{k}": float(np.mean(recalls)), "gallery": size} if recalls else {}
+
+
 def precision_recall_at_k(scores: np.ndarray, truth: list[set[int]], k: int = 5) -> dict:
     """Tag suggestion: mean precision@k, recall@k and hit@k (a true tag among the k) of the top-k
     columns of scores (N, C)."""

@@ -97,7 +97,7 @@ def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -
     z_pool, phi_pool = bundle.embed_logmels([cache.get(h) for _, h, _, _ in pool])
     pool_tags = [t for _, _, _, t in pool]
     w_pool = bundle.embed_tag_sets(pool_tags)
-    contexts = TagContexts.of(bundle, pool_tags)
+    contexts = TagContexts.of(bundle, pool_tags, list(phi_pool))  # with the pool's audio, as indexed
     val_mfcc = np.stack([mfcc_embedding(m) for m in val_logmels])
     return CatalogueClips(
         [t for _, _, _, t in val], z_val, phi_val, pool_tags, z_pool, phi_pool, w_pool, contexts,
@@ -120,7 +120,7 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     bundle, c = scorer.bundle, scorer.centres
     phi_w = bundle.embed_tag_sets(clips.val_tags)  # (n, F)
     retrieval = retrieval_metrics(phi_w, clips.phi_val)
-    served = retrieval_metrics(scorer.query_vectors(clips.val_tags, phi_w), centred(clips.phi_val, c.phi_a))
+    served = retrieval_metrics(scorer.search_vectors(clips.val_tags, phi_w), centred(clips.phi_val, c.phi_a))
     # hubness: how many different training clips come first for the training clips' own tag queries
     firsts = np.argmax(clips.w_pool @ clips.phi_pool.T, axis=1)
     pool_queries = scorer.query_vectors(clips.pool_tags, clips.w_pool)
@@ -174,5 +174,5 @@ def one_word_figures(clips: CatalogueClips, scorer: Scorer) -> dict:
         "words": len(words),
         "n": len(clips.val_tags),
         "map_own": mean_average_precision(items @ centred(own, scorer.centres.phi_w).T, relevant),
-        "map_served": mean_average_precision(items @ scorer.query_vectors(queries, own).T, relevant),
+        "map_served": mean_average_precision(items @ scorer.search_vectors(queries, own).T, relevant),
     }

@@ -5,8 +5,9 @@ packages (index/corpus/heldout.py); the training clips are the catalogue tag sug
 and whose tag sets give queries their contexts. On them:
 - zero-shot top-1 over everyday classes named by the clips' own tags (a clip with exactly one class
   among its tag words has that label; classes with at least `MIN_CLIPS` clips are scored);
-- text→audio recall@10 among all held-out clips, with each clip's tag words (every word with a
-  vector, in the vocabulary or not) and, apart, its name's words as the query;
+- text→audio recall@10 among all held-out clips, and in random galleries of `GALLERY` of them, with
+  each clip's tag words (every word with a vector, in the vocabulary or not) and, apart, its name's
+  words as the query, searched as the service searches (index/exemplars.py);
 - tag suggestion hit@5 (one of the 5 suggested tags is among the clip's tag words), P@5 and R@5,
   per method;
 - a leave-one-out nearest-neighbour probe of z_a against MFCC statistics on the labelled clips.
@@ -26,9 +27,10 @@ from index.scoring import Scorer
 from model.tags import normalise_tags
 from trainer.eval.catalogue import CatalogueClips, tagging_figures
 from trainer.eval.zeroshot import zero_shot
-from trainer.metrics import retrieval_metrics
+from trainer.metrics import gallery_recall, retrieval_metrics
 
 MIN_CLIPS = 5
+GALLERY = 282  # retrieval is also scored in galleries of this size: the quality issue's first measurement
 
 # Everyday classes and the tag words that name each (a clip's tags are normalised first).
 EVERYDAY_CLASSES: dict[str, frozenset[str]] = {
@@ -125,8 +127,8 @@ def _retrieval(scorer: Scorer, items: np.ndarray, word_lists: list[list[str]]) -
     rows = np.array([i for i, k in enumerate(known) if k], int)
     if len(rows) == 0:
         return {}
-    queries = scorer.query_vectors([known[i] for i in rows])
-    return retrieval_metrics(queries, items, own=rows)
+    queries = scorer.search_vectors([known[i] for i in rows])
+    return retrieval_metrics(queries, items, own=rows) | gallery_recall(queries, items, rows, GALLERY)
 
 
 def nearest_neighbour_accuracy(x: np.ndarray, y: np.ndarray) -> float:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from trainer.eval.builtin import BUILTIN_TASKS
 from trainer.eval.embed import SEEN_IN_TRAINING
+from trainer.eval.outofsource import GALLERY
 from trainer.eval.run import MFCC_ROW, EvalResult, TaskResult, bundle_row
 
 GOAL_POINTS = 5.0
@@ -94,7 +95,8 @@ def zero_shot_table(result: EvalResult) -> list[str]:
 def out_of_source_tables(result: EvalResult) -> list[str]:
     """One row a bundle: zero-shot, retrieval by tags and by names, tag suggestion per method."""
     lines = [
-        "| bundle | zero-shot top-1 (chance, classes, clips) | recall@10 by tags (chance, n, median rank) "
+        "| bundle | zero-shot top-1 (chance, classes, clips) "
+        f"| recall@10 by tags (chance, n, median rank; in galleries of {GALLERY}) "
         "| recall@10 by names (n) | tags hit@5 / P@5: neighbours | fusion | embedding "
         "| 1-NN probe: z_a / MFCC |",
         "|---|---|---|---|---|---|---|---|",
@@ -106,7 +108,9 @@ def out_of_source_tables(result: EvalResult) -> list[str]:
         z, t, n = fig.zero_shot, fig.retrieval_tags, fig.retrieval_names
         shot = f"{z['accuracy']:.3f} ({z['chance']:.3f}, {len(z['classes'])}, {z['n']})" if z else "–"
         by_tags = (
-            f"{t['recall@10']:.3f} ({t['chance_recall@10']:.3f}, {t['n']}, {t['median_rank']:.0f})"
+            f"{t['recall@10']:.3f} ({t['chance_recall@10']:.3f}, {t['n']}, {t['median_rank']:.0f}"
+            + (f"; {t['gallery_recall@10']:.3f}" if "gallery_recall@10" in t else "")
+            + ")"
             if t
             else "–"
         )
