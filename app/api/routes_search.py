@@ -27,8 +27,10 @@ router = APIRouter(tags=["search"])
     summary="Find sounds by free-text tags",
     description="The query is split into words and normalised like tags (lower case, singular, "
     "stop-words dropped); words the model has no vector for are reported in `query.unknown` and left "
-    "out (422 when none is left). Filters apply before paging, so every page is full while matches "
-    "remain.",
+    "out (422 when none is left). The query is taken in the catalogue's tag contexts and searched "
+    "together with an audio example: the mean sound of the catalogue tag sets it matches best, so "
+    "untagged sounds that sound like them are found too. Filters apply before paging, so every page "
+    "is full while matches remain.",
 )
 async def search(
     service: ServiceDep,
