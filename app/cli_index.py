@@ -232,7 +232,7 @@ def open_served_index(rt: Runtime) -> SearchIndex:
 
 def search_cmd(
     ctx: typer.Context,
-    query: list[str] = typer.Argument(..., help="Free-text tags, e.g. dog bark"),
+    query: list[str] = typer.Argument(..., help="Free text, e.g. dog bark"),
     k: int = typer.Option(10, min=1, max=1000, help="How many sounds."),
     license: str | None = typer.Option(None, help="Keep licences containing this (cc0, by-sa, gpl)."),
     min_duration: float | None = typer.Option(None, min=0.0, help="Seconds."),
@@ -240,25 +240,34 @@ def search_cmd(
     tag: str | None = typer.Option(
         None, help="Keep sounds whose tags hold this tag's words (normalised: Dogs finds dog)."
     ),
+    mode: str = typer.Option("hybrid", help="hybrid (words and sound), text (words only) or sound."),
 ) -> None:
-    """Text → audio: the sounds nearest the tags' embedding, in the served index."""
-    from index.search import Filters
+    """Text → sounds in the served index, by their words, their sound, or both (the default)."""
+    from index.hybrid import MODES
+    from index.search import Filters, NoQueryWordsError
     from model.bundle import UnknownTagsError
 
+    if mode not in MODES:
+        fail(f"unknown mode {mode!r}: choose {', '.join(MODES)}")
     rt: Runtime = ctx.obj
     index = open_served_index(rt)
     try:
-        hits, used = index.search_by_tags(query, k, 0, Filters(license, min_duration, max_duration, tag))
-    except UnknownTagsError as err:
+        matches, used = index.search(
+            " ".join(query), k, 0, Filters(license, min_duration, max_duration, tag), mode
+        )
+    except (NoQueryWordsError, UnknownTagsError) as err:
         fail(str(err))
     if used.unknown:
-        console.print(f"unknown words, left out: {', '.join(used.unknown)}")
+        console.print(
+            f"words the model does not know (the sound part leaves them out): {', '.join(used.unknown)}"
+        )
     sounds = index.metadata()
-    table = Table(title=f"{' '.join(used.words)} — index {index.version}")
-    for col in ("#", "id", "name", "score", "tags", "licence", "s"):
+    table = Table(title=f"{' '.join(used.words)} — {mode}, index {index.version}")
+    for col in ("#", "id", "name", "score", "text/sound", "matched", "tags", "licence", "s"):
         table.add_column(col)
-    for rank, hit in enumerate(hits, 1):
-        x = sounds[hit.sound_id]
-        table.add_row(str(rank), str(x.id), x.name, f"{hit.score:.3f}", " ".join(x.tag_names)[:60],
-                      (x.license or "")[:40], f"{x.duration:.1f}")  # fmt: skip
+    for rank, m in enumerate(matches, 1):
+        x = sounds[m.sound_id]
+        shares = f"{m.text_share:.0%}/{m.sound_share:.0%}"
+        table.add_row(str(rank), str(x.id), x.name, f"{m.score:.4g}", shares, " ".join(m.words),
+                      " ".join(x.tag_names)[:50], (x.license or "")[:40], f"{x.duration:.1f}")  # fmt: skip
     console.print(table)

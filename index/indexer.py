@@ -4,8 +4,9 @@
 - embed: the bundle's encoder over all non-overlapping patches of each clip, mean-pooled;
 - write: vectors and ids in shards of `shard_size` sounds, each saved atomically in the build's
   work folder, so a build killed at any point resumes from its last finished shard;
-- build: FAISS indices of φ_a and z_a, each centred (index/centres.py), and the catalogue's tag
-  contexts (index/contexts.py), in a staging folder renamed into place.
+- build: FAISS indices of φ_a and z_a, each centred (index/centres.py), the catalogue's tag
+  contexts (index/contexts.py) and the sounds' words (index/text_index.py), in a staging folder
+  renamed into place.
 `update_version` adds what the catalogue gained and drops what it lost, without re-embedding.
 """
 
@@ -24,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from index import vector_index, versions
+from index import text_index, vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
-from index.catalogue.queries import live_sounds_with_words
+from index.catalogue.queries import live_metadata, live_sounds_with_words
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.features import build_features
@@ -330,6 +331,7 @@ def build_version(
             n_tags = len(Scorer(bundle, contexts=contexts).tag_words)  # the tags it can suggest
             centres.save(staging)
             contexts.save(staging)
+            text_index.write(staging, live_metadata(corpus.catalogue, ids.tolist()).values())
             np.save(staging / versions.IDS, ids)
         t_build = time.perf_counter()
         timings = {
@@ -397,6 +399,7 @@ def update_version(
         centres.save(staging)
         contexts.save(staging)  # the tags of the sounds now live
         ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
+        text_index.write(staging, live_metadata(corpus.catalogue, ids.tolist()).values())
         np.save(staging / versions.IDS, ids)
     counts = manifest["counts"]
     versions.commit_version(

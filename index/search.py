@@ -28,12 +28,15 @@ from index.catalogue.queries import SoundMeta, catalogue_fingerprint, live_metad
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.filters import FilterArrays, Filters
+from index.hybrid import DEFAULT_MODE, MODES, Match, fuse, sound_only, text_only
 from index.indexer import check_bundle
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
+from index.text_index import TextIndex, query_words
 from model.arrays import load_array
-from model.bundle import Bundle, TagEmbedding
+from model.bundle import Bundle, TagEmbedding, UnknownTagsError
 
 FIRST_FETCH_FACTOR = 3
+HYBRID_SOUNDS = 100  # sounds the audio index hands a hybrid search (pages within them are stable)
 SELECTIVE = 0.2  # a filter that admits at most this share of the index is searched among its sounds
 CATALOGUE_MAX_AGE_S = 60.0
 
@@ -42,6 +45,18 @@ CATALOGUE_MAX_AGE_S = 60.0
 class Hit:
     sound_id: int
     score: float  # cosine similarity
+
+
+@dataclass(frozen=True)
+class QueryUse:
+    """How a text query was read: its normalised words, and those the model has no vector for."""
+
+    words: list[str]
+    unknown: list[str]  # left out of the sound part (in hybrid mode the words part still reads them)
+
+
+class NoQueryWordsError(ValueError):
+    """Nothing is left of a text query after normalising (stop-words, numbers, punctuation)."""
 
 
 class SoundNotIndexed(LookupError):
@@ -68,6 +83,7 @@ class SearchIndex:
         self.centres = Centres.load(self.folder, bundle.config.word_dim, bundle.config.latent_dim)
         self.contexts = TagContexts.load(self.folder, bundle.config.word_dim)
         self.scorer = Scorer(bundle, self.centres, self.contexts)
+        self.text = TextIndex(self.folder)
         self._ids = load_array(self.folder / versions.IDS).tolist()
         self._lock = threading.Lock()
         self._read_catalogue()
@@ -165,6 +181,35 @@ class SearchIndex:
         query = self.bundle.embed_tags(tags)
         vector = self.scorer.search_vectors([query.words], query.vector[None, :])[0]
         return self._nearest(vector, k, offset, filters, "audio"), query
+
+    def search(
+        self, query: str, k: int = 10, offset: int = 0, filters: Filters = Filters(), mode: str = DEFAULT_MODE
+    ) -> tuple[list[Match], QueryUse]:
+        """Free text → sounds by their words (`text`), by their sound (`sound`: the tag embedding), or
+        both fused (`hybrid`, index/hybrid.py). NoQueryWordsError when no word is left; in `sound`
+        mode, and in `hybrid` when the words find nothing either, UnknownTagsError when the model
+        knows none of them."""
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}: choose {', '.join(MODES)}")
+        words = query_words(query)
+        if not words:
+            raise NoQueryWordsError(f"no word left in {query!r} after normalising (stop-words, numbers)")
+        if mode == "sound":
+            hits, used = self.search_by_tags([query], k, offset, filters)
+            return sound_only([(h.sound_id, h.score) for h in hits]), QueryUse(used.words, used.unknown)
+        found = self.text.search(words)
+        allowed = self._allowed([h.sound_id for h in found], filters)  # live, and passing the filters
+        text_hits = [h for h in found if h.sound_id in allowed]
+        if mode == "text":
+            return text_only(text_hits)[offset : offset + k], QueryUse(words, [])
+        try:
+            hits, used = self.search_by_tags([query], max(HYBRID_SOUNDS, offset + k), 0, filters)
+        except UnknownTagsError:
+            if not text_hits:
+                raise
+            hits, used = [], TagEmbedding(np.zeros(0, np.float32), [], words)
+        sounds = [(h.sound_id, h.score) for h in hits]
+        return fuse(text_hits, sounds)[offset : offset + k], QueryUse(words, used.unknown)
 
     def stored_vector(self, sound_id: int) -> np.ndarray:
         """A sound's z_a as indexed."""

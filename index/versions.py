@@ -1,7 +1,8 @@
 """Index versions on disk, and the atomic switch of what is served.
 
-    indices/<version>/      audio.faiss (φ_a), similar.faiss (z_a), centres.npz, ids.npy (sounds in
-                            the index), manifest.json
+    indices/<version>/      audio.faiss (φ_a), similar.faiss (z_a), centres.npz, contexts.npz,
+                            text.sqlite (the sounds' words), ids.npy (sounds in the index),
+                            manifest.json
     indices/current         a symbolic link to the served version, replaced with one rename
     indices/.build-<key>/   the work folder of an unfinished build (shards of vectors)
 

@@ -87,15 +87,30 @@ def test_search_with_unknown_words_filters_and_pages(client: TestClient) -> None
     r = client.get(f"{API}/search", params={"q": "Rain, qwzx", "k": 5})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["query"] == {"words": ["rain"], "unknown": ["qwzx"]} and len(body["results"]) == 5
+    # hybrid (the default): the words part reads qwzx too, the sound part leaves it out
+    assert body["query"] == {"words": ["rain", "qwzx"], "unknown": ["qwzx"]} and len(body["results"]) == 5
     first = body["results"][0]
-    assert {"id", "name", "tags", "license", "duration", "score", "audio_url"} <= set(first)
+    assert {"id", "name", "tags", "license", "duration", "score", "audio_url", "match"} <= set(first)
+    assert body["mode"] == "hybrid" and first["match"]["words"] == ["rain"] and first["match"]["text"] > 0.5
     page2 = client.get(f"{API}/search", params={"q": "rain", "k": 5, "page": 2}).json()["results"]
     assert not {x["id"] for x in page2} & {x["id"] for x in body["results"]}
     door = client.get(f"{API}/search", params={"q": "rain", "k": 24, "tag": "door"}).json()["results"]
     assert len(door) == 3 and all("door" in x["tags"] for x in door)
     assert client.get(f"{API}/search", params={"q": "rain", "license": "gpl"}).json()["results"] == []
     _error(client.get(f"{API}/search", params={"q": "qwzx zzkq"}), 422, "unknown_tags")
+    _error(client.get(f"{API}/search", params={"q": "the 42"}), 422, "no_words")
+    _error(client.get(f"{API}/search", params={"q": "rain", "mode": "fuzzy"}), 422, "invalid_request")
+
+
+def test_search_modes_say_how_each_sound_matched(client: TestClient) -> None:
+    text = client.get(f"{API}/search", params={"q": "doors", "k": 24, "mode": "text"}).json()
+    assert len(text["results"]) == 3 and all("door" in x["tags"] for x in text["results"])
+    assert all(x["match"] == {"words": ["door"], "text": 1.0, "sound": 0.0} for x in text["results"])
+    sound = client.get(f"{API}/search", params={"q": "door", "k": 24, "mode": "sound"}).json()
+    assert len(sound["results"]) == 24 and all(x["match"]["sound"] == 1.0 for x in sound["results"])
+    hybrid = client.get(f"{API}/search", params={"q": "door", "k": 24}).json()["results"]
+    assert {x["id"] for x in hybrid[:3]} == {x["id"] for x in text["results"]}
+    assert all(x["match"]["words"] == [] and x["match"]["text"] == 0.0 for x in hybrid[3:])
     _error(client.get(f"{API}/search"), 422, "invalid_request")
     _error(client.get(f"{API}/search", params={"q": "rain", "k": 0}), 422, "invalid_request")
     _error(client.get(f"{API}/search", params={"q": "rain", "min_duration": "NaN"}), 422, "invalid_request")

@@ -11,10 +11,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.api.errors import ApiError
-from app.api.schemas import ScoredSound, Sound
+from app.api.schemas import HowMatched, ScoredSound, SearchResult, Sound
 from app.api.state import NotReady, Service
 from index.catalogue.models import Sound as SoundRow
 from index.catalogue.queries import SoundMeta, sounds_with_tags
+from index.hybrid import Match
 from index.search import Hit, SearchIndex
 
 API = "/api/v1"
@@ -54,6 +55,20 @@ def scored(index: SearchIndex, hits: list[Hit]) -> list[ScoredSound]:
         ScoredSound(**sound_body(rows[h.sound_id]), score=round(h.score, 4))
         for h in hits
         if h.sound_id in rows
+    ]
+
+
+def matched(index: SearchIndex, matches: list[Match]) -> list[SearchResult]:
+    """Search matches with their metadata and how each matched, in rank order."""
+    rows = index.metadata()
+    return [
+        SearchResult(
+            **sound_body(rows[m.sound_id]),
+            score=round(m.score, 6),
+            match=HowMatched(words=list(m.words), text=round(m.text_share, 3), sound=round(m.sound_share, 3)),
+        )
+        for m in matches
+        if m.sound_id in rows
     ]
 
 

@@ -8,13 +8,16 @@ connections that made /search's p99 ten times its median.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import IndexDep, ServiceDep, scored
+from app.api.deps import IndexDep, ServiceDep, matched
 from app.api.errors import ApiError, error_responses
 from app.api.schemas import QueryWords, SearchResponse
-from index.search import Filters
+from index.hybrid import DEFAULT_MODE, MODES
+from index.search import Filters, NoQueryWordsError
 from model.bundle import UnknownTagsError
 
 router = APIRouter(tags=["search"])
@@ -24,13 +27,19 @@ router = APIRouter(tags=["search"])
     "/search",
     response_model=SearchResponse,
     responses=error_responses(422, 503),
-    summary="Find sounds by free-text tags",
+    summary="Find sounds by free text: their words, their sound, or both",
     description="The query is split into words and normalised like tags (lower case, singular, "
-    "stop-words dropped); words the model has no vector for are reported in `query.unknown` and left "
-    "out (422 when none is left). The query is taken in the catalogue's tag contexts and searched "
-    "together with an audio example: the mean sound of the catalogue tag sets it matches best, so "
-    "untagged sounds that sound like them are found too. Filters apply before paging, so every page "
-    "is full while matches remain.",
+    "stop-words dropped; 422 when nothing is left). `mode=text` ranks sounds whose name, tags or "
+    "description hold the words, by BM25. `mode=sound` ranks every sound by how it sounds: the "
+    "words' embedding, taken in the catalogue's tag contexts and searched together with an audio "
+    "example (the mean sound of the catalogue tag sets it matches best), so untagged sounds are "
+    "found too; words the model has no vector for are reported in `query.unknown` and left out "
+    "(422 when none is left). `mode=hybrid` (the default) fuses the two rankings (reciprocal-rank "
+    "fusion): sounds whose words match come first, their sound deciding between them, and sounds "
+    "with no words are still found by their sound; it answers 422 only when neither part can read "
+    "the query. Each result says how it matched: the query words it holds and the shares of its "
+    "score from its words and from its sound. Filters apply before paging, so every page is full "
+    "while matches remain.",
 )
 async def search(
     service: ServiceDep,
@@ -47,17 +56,20 @@ async def search(
         description="Only sounds whose tags hold this tag's words, normalised as the query is "
         "(`Dogs` finds sounds tagged `dog`).",
     ),
+    mode: Literal[MODES] = Query(DEFAULT_MODE, description="hybrid (words and sound), text or sound."),
 ) -> SearchResponse:
     filters = Filters(license, min_duration, max_duration, tag)
     if index.metadata_stale():  # the catalogue changed: read it in the pool, not on the event loop
         await run_in_threadpool(index.metadata)
     try:
-        hits, used = index.search_by_tags([q], k, (page - 1) * k, filters)
+        matches, used = index.search(q, k, (page - 1) * k, filters, mode)
+    except NoQueryWordsError as err:
+        raise ApiError(422, "no_words", str(err)) from None
     except UnknownTagsError as err:
         raise ApiError(422, "unknown_tags", str(err)) from None
     return SearchResponse(
-        query=QueryWords(words=used.words, unknown=used.unknown), page=page, k=k,
-        index_version=index.version, results=scored(index, hits),
+        query=QueryWords(words=used.words, unknown=used.unknown), mode=mode, page=page, k=k,
+        index_version=index.version, results=matched(index, matches),
     )  # fmt: skip
 
 

@@ -20,17 +20,37 @@ class ScoredSound(Sound):
     score: float = Field(description="Cosine similarity in the index's centred space.", examples=[0.61])
 
 
+class HowMatched(BaseModel):
+    words: list[str] = Field(description="The query's words this sound's name, tags or description hold.")
+    text: float = Field(description="Share of the score from the sound's words, 0 to 1.", examples=[0.7])
+    sound: float = Field(description="Share of the score from its sound, 0 to 1.", examples=[0.3])
+
+
+class SearchResult(Sound):
+    score: float = Field(
+        description="`hybrid`: the fused reciprocal-rank score, w / (K + text rank) + (1 − w) / (K + "
+        "sound rank); `text`: BM25 of its words; `sound`: cosine similarity in the index's centred "
+        "space. Higher is better within one answer.",
+        examples=[0.061],
+    )
+    match: HowMatched
+
+
 class QueryWords(BaseModel):
     words: list[str] = Field(description="Normalised words used for the query.", examples=[["dog", "bark"]])
-    unknown: list[str] = Field(description="Words without a vector, left out.", examples=[["qwzx"]])
+    unknown: list[str] = Field(
+        description="Words without a vector: left out of the sound part (the words part reads them).",
+        examples=[["qwzx"]],
+    )
 
 
 class SearchResponse(BaseModel):
     query: QueryWords
+    mode: str = Field(description="hybrid, text or sound.", examples=["hybrid"])
     page: int
     k: int
     index_version: str
-    results: list[ScoredSound]
+    results: list[SearchResult]
 
 
 class SimilarResponse(BaseModel):
@@ -55,7 +75,10 @@ class TagsResponse(BaseModel):
 
 class LabelScore(BaseModel):
     label: str
-    score: float = Field(description="Softmax over the labels of cosine / τ (τ = 0.1).")
+    score: float = Field(
+        description="Softmax over the labels of cosine / τ, the model's training temperature "
+        "(its manifest's `tau`)."
+    )
     words: list[str]
     unknown: list[str]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from index.catalogue.db import Catalogue
@@ -143,3 +143,18 @@ def live_sounds_with_words(catalogue: Catalogue) -> list[tuple[str, str, list[st
         ).all()
         tags = _tag_names(s)
     return [(r.uid, r.content_hash, normalise_tags(tags.get(r.id, []))) for r in rows]
+
+
+def live_ids_by_uid(catalogue: Catalogue) -> dict[str, int]:
+    """uid → id of every live sound."""
+    with catalogue.session() as s:
+        return dict(s.execute(select(Sound.uid, Sound.id).where(Sound.deleted_at.is_(None))).all())
+
+
+def strip_sound_words(catalogue: Catalogue, ids: list[int] | None = None) -> None:
+    """Blank the name and description of every sound (or those of `ids`) and drop their tags: a copy
+    of a catalogue whose sounds can be found by their sound only (to measure search without words)."""
+    with catalogue.session() as s, s.begin():
+        chosen = Sound.id.in_(ids) if ids is not None else True
+        s.execute(sound_tags.delete().where(sound_tags.c.sound_id.in_(select(Sound.id).where(chosen))))
+        s.execute(update(Sound).where(chosen).values(name="", description=None))

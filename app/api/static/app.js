@@ -42,6 +42,7 @@ function soundItem(sound) {
   small.className = "small";
   small.textContent = `${sound.duration.toFixed(1)} s · ${sound.license || "licence unknown"} · score ${sound.score.toFixed(3)}`;
   meta.append(name, small);
+  if (sound.match) meta.append(howMatched(sound.match));
   const tags = document.createElement("div");
   tags.className = "tags";
   sound.tags.forEach((t) => tags.append(tagButton(t)));
@@ -53,11 +54,19 @@ function soundItem(sound) {
   return li;
 }
 
+function howMatched(match) {
+  const why = document.createElement("span");
+  why.className = "small why";
+  const words = match.words.length ? `matched ${match.words.join(", ")} · ` : "";
+  why.textContent = `${words}${Math.round(match.text * 100)} % words, ${Math.round(match.sound * 100)} % sound`;
+  return why;
+}
+
 async function search(fresh) {
   const q = $("query").value.trim();
   if (!q) return;
   if (fresh) { page = 1; $("results").replaceChildren(); }
-  const params = new URLSearchParams({ q, k: 10, page });
+  const params = new URLSearchParams({ q, k: 10, page, mode: $("mode").value });
   const licence = $("license").value.trim();
   if (licence) params.set("license", licence);
   $("search-button").disabled = true;

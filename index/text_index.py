@@ -1,0 +1,114 @@
+"""The sounds' words as a full-text index: SQLite FTS5, one file in the index version folder.
+
+Each indexed sound's name, tags and description go in through the one tokenizer queries use
+(model/tags: `Dogs barking` → dog, barking), FTS5's Porter stemmer then matches the forms of a
+word (`barking` finds `bark`), and FTS5 ranks a query's words by BM25 over the three columns (tags
+weigh most, the description least). Why FTS5: it is a real full-text engine that ships
+inside Python's own sqlite3 (no server, no new package), and as a file in the version folder it is
+written, fsynced and published with the vectors, so one publish switches words and sounds together,
+whatever database holds the catalogue (SQLite or PostgreSQL). The file is opened read-only and
+immutable: readers take no lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.catalogue.queries import SoundMeta
+from model.tags import normalise_tag
+
+FILE = "text.sqlite"
+COLUMNS = ("name", "tags", "description")
+WEIGHTS = (1.0, 2.0, 0.5)  # BM25 weight of a match in each column: tags are written to be searched
+MAX_HITS = 1000  # text matches read for one query, before filters
+
+
+@dataclass(frozen=True)
+class TextHit:
+    sound_id: int
+    score: float  # BM25, higher is better
+    words: tuple[str, ...]  # the query's words this sound's text holds, in query order
+
+
+def query_words(text: str) -> list[str]:
+    """A free-text query's words as the text index holds them, de-duplicated, in order."""
+    return list(dict.fromkeys(normalise_tag(text)))
+
+
+def sound_text(sound: SoundMeta) -> tuple[str, str, str]:
+    """A sound's (name, tags, description) as space-separated normalised words."""
+    tags = " ".join(w for t in sound.tag_names for w in normalise_tag(t))
+    return " ".join(normalise_tag(sound.name)), tags, " ".join(normalise_tag(sound.description or ""))
+
+
+def write(folder: Path, sounds: Iterable[SoundMeta]) -> None:
+    """Write the text index of `sounds` into a (staging) version folder."""
+    path = Path(folder) / FILE
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    try:
+        db.execute(f"CREATE VIRTUAL TABLE sounds USING fts5({', '.join(COLUMNS)}, tokenize='porter ascii')")
+        db.executemany(
+            "INSERT INTO sounds(rowid, name, tags, description) VALUES (?, ?, ?, ?)",
+            ((s.id, *sound_text(s)) for s in sounds),
+        )
+        db.execute("INSERT INTO sounds(sounds) VALUES ('optimize')")
+        db.commit()
+    finally:
+        db.close()
+
+
+def _match(words: list[str]) -> str:
+    """An FTS5 query for any of the words (letters only: quoting them is enough)."""
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+class TextIndex:
+    """One version's text index, read-only; a version built before text indices has none (empty)."""
+
+    def __init__(self, folder: Path) -> None:
+        path = Path(folder) / FILE
+        self._lock = threading.Lock()
+        self._db = None
+        if path.is_file():
+            uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    @property
+    def available(self) -> bool:
+        return self._db is not None
+
+    def search(self, words: list[str], limit: int = MAX_HITS) -> list[TextHit]:
+        """Sounds whose text holds any of `words` (normalised, see `query_words`) in some form, best
+        first; ties (sounds with the same words) in id order."""
+        if self._db is None or not words:
+            return []
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        ranked = (
+            f"SELECT rowid, -bm25(sounds, {weights}) AS s FROM sounds WHERE sounds MATCH ? "
+            "ORDER BY s DESC, rowid LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(ranked, (_match(words), limit)).fetchall()
+            # each word's sounds, for what each hit matched (in the forms the stemmer matched)
+            holding = (
+                {w: self._holding(w) for w in words} if len(words) > 1 else {words[0]: {r[0] for r in rows}}
+            )
+        return [
+            TextHit(int(i), float(score), tuple(w for w in words if i in holding[w])) for i, score in rows
+        ]
+
+    def _holding(self, word: str) -> set[int]:
+        """Ids of the sounds whose text holds the word in some form."""
+        return {
+            r[0] for r in self._db.execute("SELECT rowid FROM sounds WHERE sounds MATCH ?", (_match([word]),))
+        }
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
