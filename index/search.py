@@ -36,7 +36,7 @@ from model.arrays import load_array
 from model.bundle import Bundle, TagEmbedding, UnknownTagsError
 
 FIRST_FETCH_FACTOR = 3
-HYBRID_SOUNDS = 100  # sounds the audio index hands a hybrid search (pages within them are stable)
+HYBRID_SOUNDS = 50  # sounds the audio index hands a hybrid search (pages within them are stable)
 SELECTIVE = 0.2  # a filter that admits at most this share of the index is searched among its sounds
 CATALOGUE_MAX_AGE_S = 60.0
 

@@ -24,7 +24,7 @@ from model.tags import normalise_tag
 FILE = "text.sqlite"
 COLUMNS = ("name", "tags", "description")
 WEIGHTS = (1.0, 2.0, 0.5)  # BM25 weight of a match in each column: tags are written to be searched
-MAX_HITS = 1000  # text matches read for one query, before filters
+MAX_HITS = 200  # text matches read for one query, best first, before filters
 
 
 @dataclass(frozen=True)
