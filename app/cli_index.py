@@ -221,7 +221,7 @@ def register(app: typer.Typer) -> None:
 
 def open_served_index(rt: Runtime) -> SearchIndex:
     """The published index with the bundle it was built with; one red line when there is none."""
-    from index.indexer import IndexMismatchError
+    from index.versions import IndexMismatchError
     from model.bundle import BundleError
 
     try:

@@ -82,10 +82,6 @@ class Rows:
         }
 
 
-class IndexMismatchError(ValueError):
-    """The index was built with another bundle than the one asked for."""
-
-
 # --- read --------------------------------------------------------------------------------------
 def read_live(corpus: Corpus, report: Report = _quiet) -> Rows:
     """Live sounds with features, decoding those the cache lacks first; the ones that do not decode
@@ -351,14 +347,6 @@ def build_version(
         return version, timings
 
 
-def check_bundle(manifest: dict, bundle: Bundle) -> None:
-    if manifest.get("bundle_version") != bundle.version:
-        raise IndexMismatchError(
-            f"index {manifest.get('version')} was built with the model {manifest.get('bundle_version')}, "
-            f"not {bundle.version}: build a new index with this model (audiotag index build)"
-        )
-
-
 def update_version(
     bundle: Bundle,
     corpus: Corpus,
@@ -369,7 +357,7 @@ def update_version(
     """A new version from the served one plus new sounds, minus deleted ones; (None, …) when up to date."""
     served = versions.current_dir(root)
     manifest = versions.read_manifest(served)
-    check_bundle(manifest, bundle)
+    versions.check_bundle(manifest, bundle)
     rows = read_live(corpus, report)
     indexed = load_array(served / versions.IDS)
     new = ~np.isin(rows.ids, indexed)

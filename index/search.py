@@ -29,9 +29,8 @@ from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.filters import FilterArrays, Filters
 from index.hybrid import DEFAULT_MODE, MODES, Match, fuse, sound_only, text_only
-from index.indexer import check_bundle
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
-from index.text_index import TextIndex, query_words
+from index.text_index import TextHit, TextIndex, query_words
 from model.arrays import load_array
 from model.bundle import Bundle, TagEmbedding, UnknownTagsError
 
@@ -71,7 +70,7 @@ class SearchIndex:
     ) -> None:
         self.folder = Path(folder)
         self.manifest = versions.read_manifest(self.folder)
-        check_bundle(self.manifest, bundle)
+        versions.check_bundle(self.manifest, bundle)
         self.bundle, self.catalogue = bundle, catalogue
         self.audio = vector_index.read(self.folder / versions.AUDIO, nprobe, ef_search)
         self.similar = vector_index.read(self.folder / versions.SIMILAR, nprobe, ef_search)
@@ -197,19 +196,30 @@ class SearchIndex:
         if mode == "sound":
             hits, used = self.search_by_tags([query], k, offset, filters)
             return sound_only([(h.sound_id, h.score) for h in hits]), QueryUse(used.words, used.unknown)
-        found = self.text.search(words)
-        allowed = self._allowed([h.sound_id for h in found], filters)  # live, and passing the filters
-        text_hits = [h for h in found if h.sound_id in allowed]
         if mode == "text":
-            return text_only(text_hits)[offset : offset + k], QueryUse(words, [])
+            return text_only(self.word_hits(words, filters))[offset : offset + k], QueryUse(words, [])
+        text_hits, sounds, unknown = self.both_rankings(query, filters, max(HYBRID_SOUNDS, offset + k))
+        return fuse(text_hits, sounds)[offset : offset + k], QueryUse(words, unknown)
+
+    def word_hits(self, words: list[str], filters: Filters = Filters()) -> list[TextHit]:
+        """Live sounds whose words match (the text index), passing the filters, best first."""
+        found = self.text.search(words)
+        allowed = self._allowed([h.sound_id for h in found], filters)
+        return [h for h in found if h.sound_id in allowed]
+
+    def both_rankings(
+        self, query: str, filters: Filters = Filters(), depth: int = HYBRID_SOUNDS
+    ) -> tuple[list[TextHit], list[tuple[int, float]], list[str]]:
+        """What a hybrid search fuses: the sounds by words, the first `depth` by sound as (id, cosine),
+        and the words the model has no vector for; UnknownTagsError only when neither finds any."""
+        text_hits = self.word_hits(query_words(query), filters)
         try:
-            hits, used = self.search_by_tags([query], max(HYBRID_SOUNDS, offset + k), 0, filters)
-        except UnknownTagsError:
+            hits, used = self.search_by_tags([query], depth, 0, filters)
+        except UnknownTagsError as err:
             if not text_hits:
                 raise
-            hits, used = [], TagEmbedding(np.zeros(0, np.float32), [], words)
-        sounds = [(h.sound_id, h.score) for h in hits]
-        return fuse(text_hits, sounds)[offset : offset + k], QueryUse(words, used.unknown)
+            return text_hits, [], err.unknown
+        return text_hits, [(h.sound_id, h.score) for h in hits], used.unknown
 
     def stored_vector(self, sound_id: int) -> np.ndarray:
         """A sound's z_a as indexed."""

@@ -7,7 +7,7 @@ weigh most, the description least). Why FTS5: it is a real full-text engine that
 inside Python's own sqlite3 (no server, no new package), and as a file in the version folder it is
 written, fsynced and published with the vectors, so one publish switches words and sounds together,
 whatever database holds the catalogue (SQLite or PostgreSQL). The file is opened read-only and
-immutable: readers take no lock.
+immutable, so readers take no file lock; one connection serves a process's threads in turn.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def query_words(text: str) -> list[str]:
 
 def sound_text(sound: SoundMeta) -> tuple[str, str, str]:
     """A sound's (name, tags, description) as space-separated normalised words."""
-    tags = " ".join(w for t in sound.tag_names for w in normalise_tag(t))
-    return " ".join(normalise_tag(sound.name)), tags, " ".join(normalise_tag(sound.description or ""))
+    name, description = normalise_tag(sound.name), normalise_tag(sound.description or "")
+    return " ".join(name), " ".join(sound.tag_words), " ".join(description)  # tag words: read once
 
 
 def write(folder: Path, sounds: Iterable[SoundMeta]) -> None:

@@ -21,10 +21,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.bundles import bundle_by_version
 from model.files import fsync_folder, publish_folder, write_text_atomic
 from model.ids import version_id
+
+if TYPE_CHECKING:
+    from model.bundle import Bundle
 
 CURRENT = "current"
 MANIFEST = "manifest.json"
@@ -34,6 +38,19 @@ AUDIO, SIMILAR, IDS = "audio.faiss", "similar.faiss", "ids.npy"
 
 class IndexVersionError(LookupError):
     """No such index version, or none published."""
+
+
+class IndexMismatchError(ValueError):
+    """The index was built with another bundle than the one asked for."""
+
+
+def check_bundle(manifest: dict, bundle: Bundle) -> None:
+    """IndexMismatchError unless the version with this manifest was built with `bundle`."""
+    if manifest.get("bundle_version") != bundle.version:
+        raise IndexMismatchError(
+            f"index {manifest.get('version')} was built with the model {manifest.get('bundle_version')}, "
+            f"not {bundle.version}: build a new index with this model (audiotag index build)"
+        )
 
 
 def new_version_id() -> str:

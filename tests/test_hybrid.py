@@ -19,10 +19,11 @@ from index.text_index import TextHit, TextIndex
 from model.bundle import Bundle, UnknownTagsError
 from model.bundles import latest_bundle
 from model.cache import FeatureCache
+from model.tags import normalise_tags
 
 
 def _meta(sound_id: int, name: str, tags: tuple[str, ...] = (), description: str | None = None) -> SoundMeta:
-    return SoundMeta(sound_id, name, tags, "CC0", "u", 1.0, description)
+    return SoundMeta(sound_id, name, tags, "CC0", "u", 1.0, description, tuple(normalise_tags(tags)))
 
 
 def test_shared_ranks_give_equal_scores_one_rank() -> None:

@@ -18,9 +18,10 @@ from sqlalchemy import event
 from index import vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import delete_sound
-from index.indexer import Corpus, IndexMismatchError, IndexOptions, build_version, update_version
+from index.indexer import Corpus, IndexOptions, build_version, update_version
 from index.jobs import JobStore, run_job
 from index.search import Filters, SearchIndex, SoundNotIndexed
+from index.versions import IndexMismatchError
 from model.bundle import Bundle, UnknownTagsError
 from model.bundles import latest_bundle
 from model.cache import FeatureCache

@@ -24,10 +24,10 @@ from app.api.observe import Metrics
 from app.api.uploads import decode_upload, read_upload
 from app.runtime import Runtime
 from index import versions
-from index.indexer import IndexMismatchError
 from index.jobs import JobStore
 from index.reindex import run_reindex
 from index.search import CATALOGUE_MAX_AGE_S, SearchIndex
+from index.versions import IndexMismatchError
 from model.bundle import Bundle, BundleError
 from model.memory import batch_memory
 

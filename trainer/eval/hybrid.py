@@ -32,7 +32,7 @@ from index.catalogue.db import Catalogue
 from index.catalogue.queries import live_ids_by_uid, strip_sound_words
 from index.corpus.heldout import group_key, source_of
 from index.indexer import Corpus, build_version
-from index.search import HYBRID_SOUNDS, SearchIndex
+from index.search import SearchIndex
 from index.text_index import TextHit, query_words
 from model.bundle import UnknownTagsError
 from model.cache import FeatureCache
@@ -85,13 +85,11 @@ def query_sets(index: SearchIndex, cache: FeatureCache) -> list[QuerySet]:
 
 
 def lists(index: SearchIndex, query: str) -> Lists:
-    allowed = set(index.metadata())
-    text = [h for h in index.text.search(query_words(query)) if h.sound_id in allowed]
     try:
-        hits, _ = index.search_by_tags([query], HYBRID_SOUNDS)
-    except UnknownTagsError:
-        hits = []
-    return Lists(text, [(h.sound_id, h.score) for h in hits])
+        text, sound, _ = index.both_rankings(query)
+    except UnknownTagsError:  # neither part finds anything
+        return Lists([], [])
+    return Lists(text, sound)
 
 
 def shuffled_ties(hits: list[TextHit], rng: np.random.Generator) -> list[TextHit]:
