@@ -310,6 +310,7 @@ def test_read_endpoints_can_require_the_token(data: Path) -> None:
 
 def test_concurrent_clips_share_a_batch(data: Path) -> None:
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from app.api.batcher import Batcher
     from model.features import log_mel
@@ -319,7 +320,7 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
     sizes: list[int] = []
 
     async def run() -> list:
-        batcher = Batcher(max_batch=5, max_wait_s=0.05, on_batch=sizes.append)
+        batcher = Batcher(ThreadPoolExecutor(1), max_batch=5, max_wait_s=0.05, on_batch=sizes.append)
         batcher.start()
         try:
             return await asyncio.gather(*(batcher.embed(bundle, m) for m in logmels))
@@ -333,6 +334,55 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
         np.allclose(r[0], z[i], atol=1e-4) and np.allclose(r[1], phi[i], atol=1e-4)
         for i, r in enumerate(results)
     )
+
+
+@pytest.mark.parametrize("question", ["search", "suggest_tags"])
+def test_health_answers_while_a_query_is_held_in_the_engine(data: Path, question: str) -> None:
+    """An ordering, not a time: a query blocked inside the engine does not hold the event loop, and
+    the model and index work of both kinds of query runs on the engine's inference thread."""
+    import threading
+
+    with TestClient(create_app(Settings(data_dir=data))) as c:
+        index = c.app.state.audiotag.index
+        entered, release, threads = threading.Event(), threading.Event(), []
+        real, real_encode = getattr(index, question), index.bundle.embed_logmels
+
+        def held(*args, **kwargs):
+            threads.append(threading.current_thread().name)
+            entered.set()
+            assert release.wait(60)
+            return real(*args, **kwargs)
+
+        def encode(*args, **kwargs):
+            threads.append(threading.current_thread().name)
+            return real_encode(*args, **kwargs)
+
+        if question == "search":
+            ask = lambda: c.get(f"{API}/search", params={"q": index.tag_words[0]})  # noqa: E731
+        else:
+            ask = lambda: c.post(f"{API}/tags", files={"file": ("a.wav", _wav(tone(440.0, 1.0)))})  # noqa: E731
+        setattr(index, question, held)
+        index.bundle.embed_logmels = encode
+        answers: list = []
+        asker = threading.Thread(target=lambda: answers.append(ask()))
+        asker.start()
+        try:
+            assert entered.wait(60)
+            health: list = []
+            checker = threading.Thread(
+                target=lambda: health.extend([c.get(f"{API}/health"), c.get(f"{API}/ready")])
+            )
+            checker.start()
+            checker.join(20)  # a held event loop never answers: the test fails here, then releases
+            assert [r.status_code for r in health] == [200, 200] and health[1].json()["ready"] is True
+            assert answers == []  # /health and /ready answered while the query was held
+        finally:
+            release.set()
+            asker.join(60)
+            delattr(index, question)
+            del index.bundle.embed_logmels
+        assert answers[0].status_code == 200, answers[0].text
+        assert threads and all(name.startswith("inference") for name in threads), threads
 
 
 def test_a_broken_publish_keeps_the_old_index_and_is_reported(data: Path, tmp_path: Path) -> None:

@@ -3,10 +3,11 @@
 A request puts its clip's log-mel on a queue and awaits a future; one task takes every clip waiting
 (up to `max_batch`), waits up to `max_wait_s` for more (default 0: a clip never waits for company, and
 the clips that arrive while the model runs share the next pass), and runs the encoder on them all in
-its own inference thread (the event loop never computes). One thread, always the same: torch's OpenMP
-team belongs to the thread that calls it, so a model run from the service's pool threads in turn grew
-a spinning team per thread (a 10 s clip's /tags took 2.1× its decode + log-mel + encoder alone; a 5 ms
-wait for company was the rest). On a GPU batching turns many small calls into one big one.
+the engine's inference thread (app/api/engine.py; the event loop never computes). One thread, always
+the same: torch's OpenMP team belongs to the thread that calls it, so a model run from the service's
+pool threads in turn grew a spinning team per thread (a 10 s clip's /tags took 2.1× its decode +
+log-mel + encoder alone; a 5 ms wait for company was the rest). On a GPU batching turns many small
+calls into one big one.
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ Embedding = tuple[np.ndarray, np.ndarray]  # z_a (V,), φ_a (F,), L2-normalised
 
 class Batcher:
     def __init__(
-        self, max_batch: int = 32, max_wait_s: float = 0.0, on_batch: Callable[[int], None] | None = None
+        self,
+        inference: ThreadPoolExecutor,
+        max_batch: int = 32,
+        max_wait_s: float = 0.0,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
+        self.inference = inference  # one thread: the engine's, which owns it
         self.max_batch, self.max_wait_s, self.on_batch = max_batch, max_wait_s, on_batch
         self.queue: asyncio.Queue[tuple[Bundle, np.ndarray, asyncio.Future]] = asyncio.Queue()
         self.task: asyncio.Task | None = None
-        self.inference = ThreadPoolExecutor(1, thread_name_prefix="inference")
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -38,7 +43,6 @@ class Batcher:
     async def stop(self) -> None:
         if self.task:
             self.task.cancel()
-        self.inference.shutdown(wait=False, cancel_futures=True)
 
     async def embed(self, bundle: Bundle, logmel: np.ndarray) -> Embedding:
         """One clip's (n_mels, T) log-mel → its embedding, computed in a batch with others."""

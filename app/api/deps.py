@@ -1,24 +1,29 @@
-"""Typed request dependencies (the service, the served index) and sound rows as response bodies.
+"""Typed request dependencies: the service, the served index, an uploaded clip, a catalogue sound.
 
-Routes declare `service: ServiceDep` or `index: IndexDep`; tests swap them with FastAPI's
-`app.dependency_overrides[get_service]`.
+Routes declare `service: ServiceDep`, `index: IndexDep`, `clip: ClipDep` or `sound: SoundDep`;
+tests swap them with FastAPI's `app.dependency_overrides[get_service]`. Every answer about an upload
+(413 too large, 415 not audio, 422 missing, empty, too long) comes from `get_clip`, every 404 about a
+catalogue sound from `get_sound`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, File, Request, UploadFile
+from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
 
+from app.api.engine import Clip
 from app.api.errors import ApiError
-from app.api.schemas import HowMatched, ScoredSound, SearchResult, Sound
 from app.api.state import NotReady, Service
+from app.api.uploads import decode_upload, read_upload
 from index.catalogue.models import Sound as SoundRow
-from index.catalogue.queries import SoundMeta, sounds_with_tags
-from index.hybrid import Match
-from index.search import Hit, SearchIndex
+from index.catalogue.queries import sounds_with_tags
+from index.search import SearchIndex
 
-API = "/api/v1"
+AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
+SOUND_ID = PathParam(..., ge=1, le=2**62)
 
 
 async def get_service(request: Request) -> Service:
@@ -41,39 +46,26 @@ async def get_index(service: ServiceDep) -> SearchIndex:
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
 
 
-def sound_body(row: SoundRow | SoundMeta) -> dict:
-    return Sound(
-        id=row.id, name=row.name, tags=row.tag_names, license=row.license, username=row.username,
-        duration=row.duration, description=row.description, audio_url=f"{API}/sounds/{row.id}/audio",
-    ).model_dump()  # fmt: skip
+async def get_clip(service: ServiceDep, index: IndexDep, file: UploadFile | None = AUDIO_FILE) -> Clip:
+    """The uploaded clip read (size cap), decoded (input limits) and turned into the served model's
+    log-mel, in the thread pool: decoding is not inference and runs beside it."""
+
+    def read() -> Clip:
+        wave, sr = decode_upload(read_upload(file, service.settings.upload_max_bytes), service.limits)
+        return Clip(index.bundle.logmel(wave, sr))
+
+    return await run_in_threadpool(read)
 
 
-def scored(index: SearchIndex, hits: list[Hit]) -> list[ScoredSound]:
-    """Hits with their metadata (held by the index: no SQL), in rank order."""
-    rows = index.metadata()
-    return [
-        ScoredSound(**sound_body(rows[h.sound_id]), score=round(h.score, 4))
-        for h in hits
-        if h.sound_id in rows
-    ]
+ClipDep = Annotated[Clip, Depends(get_clip)]
 
 
-def matched(index: SearchIndex, matches: list[Match]) -> list[SearchResult]:
-    """Search matches with their metadata and how each matched, in rank order."""
-    rows = index.metadata()
-    return [
-        SearchResult(
-            **sound_body(rows[m.sound_id]),
-            score=round(m.score, 6),
-            match=HowMatched(words=list(m.words), text=round(m.text_share, 3), sound=round(m.sound_share, 3)),
-        )
-        for m in matches
-        if m.sound_id in rows
-    ]
-
-
-def live_sound(service: Service, sound_id: int) -> SoundRow:
+def get_sound(service: ServiceDep, sound_id: int = SOUND_ID) -> SoundRow:
+    """The live catalogue sound of the path's id (SQL: a plain `def`, so in the pool); 404 otherwise."""
     row = sounds_with_tags(service.catalogue, [sound_id]).get(sound_id)
     if row is None or row.deleted_at is not None:
         raise ApiError(404, "not_found", f"no sound with id {sound_id}")
     return row
+
+
+SoundDep = Annotated[SoundRow, Depends(get_sound)]

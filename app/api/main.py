@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from threadpoolctl import threadpool_limits
 
 from app.api import errors, observe, routes_audio, routes_health, routes_jobs, routes_search, routes_sounds
-from app.api.deps import API
+from app.api.results import API
 from app.api.state import Service, log
 from app.api.uploads import BodyLimit
 from app.runtime import Runtime
@@ -41,13 +41,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.audiotag = service
         await run_in_threadpool(service.jobs.reap_stale)
         await run_in_threadpool(service.refresh)
-        service.batcher.start()
+        service.engine.start()
         watcher = asyncio.create_task(_watch(service))
         try:
             yield
         finally:
             watcher.cancel()
-            await service.batcher.stop()
+            await service.engine.stop()
             service.worker.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(

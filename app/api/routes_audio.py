@@ -1,22 +1,21 @@
 """Uploaded clips: suggested tags, similar sounds, zero-shot classification with the caller's labels.
 
-Plain `def` routes: FastAPI runs them in its worker threads, where the upload is read and decoded;
-only the encoder pass goes back to the event loop's shared batch (Service.embed_upload).
+Each is one call of the engine (app/api/engine.py) with the clip that ClipDep read and decoded in the
+thread pool: the encoder pass is shared with concurrent uploads, the rest runs on the inference thread.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Form, Query
 
-from app.api.deps import IndexDep, ServiceDep, scored
+from app.api.deps import ClipDep, IndexDep, ServiceDep
 from app.api.errors import ApiError, error_responses
-from app.api.schemas import ClassifyResponse, LabelScore, SimilarResponse, TagScore, TagsResponse
+from app.api.schemas import ClassifyResponse, SimilarResponse, TagsResponse
 from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
 
 router = APIRouter(tags=["audio"])
 MAX_LABELS = 100
 UPLOAD_ERRORS = error_responses(413, 415, 422, 503)
-AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
 
 
 @router.post(
@@ -33,18 +32,14 @@ AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
     "neighbours 37.6 %, embedding 26.6 %. Each tag says its `source`. Where no neighbour has tags, "
     "every method answers as `embedding`.",
 )
-def tags(
+async def tags(
     service: ServiceDep,
     index: IndexDep,
-    file: UploadFile | None = AUDIO_FILE,
+    clip: ClipDep,
     k: int = Query(10, ge=1, le=100),
     method: str = Query(DEFAULT_TAG_METHOD, pattern=f"^({'|'.join(TAG_METHODS)})$"),
 ) -> TagsResponse:
-    z, phi = service.embed_upload(index, file)
-    found = index.suggest_tags(z, phi, k, method)
-    return TagsResponse(
-        method=method, tags=[TagScore(tag=t, score=round(s, 4), source=src) for t, s, src in found]
-    )
+    return await service.engine.suggest_tags(index, clip, k, method)
 
 
 @router.post(
@@ -53,14 +48,10 @@ def tags(
     responses=UPLOAD_ERRORS,
     summary="Catalogue sounds that sound like a clip",
 )
-def similar(
-    service: ServiceDep,
-    index: IndexDep,
-    file: UploadFile | None = AUDIO_FILE,
-    k: int = Query(10, ge=1, le=100),
+async def similar(
+    service: ServiceDep, index: IndexDep, clip: ClipDep, k: int = Query(10, ge=1, le=100)
 ) -> SimilarResponse:
-    z, _ = service.embed_upload(index, file)
-    return SimilarResponse(index_version=index.version, results=scored(index, index.similar_to_clip(z, k)))
+    return await service.engine.similar_to_clip(index, clip, k)
 
 
 @router.post(
@@ -75,10 +66,10 @@ def similar(
     "Give labels as repeated `labels` fields "
     "or one comma-separated field.",
 )
-def classify(
+async def classify(
     service: ServiceDep,
     index: IndexDep,
-    file: UploadFile | None = AUDIO_FILE,
+    clip: ClipDep,
     labels: list[str] = Form(..., description="e.g. dog, rain, car engine"),
 ) -> ClassifyResponse:
     names = list(dict.fromkeys(x.strip() for item in labels for x in item.split(",") if x.strip()))
@@ -86,21 +77,4 @@ def classify(
         raise ApiError(422, "no_labels", "give at least one label")
     if len(names) > MAX_LABELS:
         raise ApiError(422, "too_many_labels", f"at most {MAX_LABELS} labels")
-    label_set = index.labels(names)
-    if not label_set.names:
-        raise ApiError(422, "unknown_labels", f"no word of any label has a vector: {', '.join(names)}")
-    _, phi_a = service.embed_upload(index, file)
-    p = index.classify(phi_a, label_set)
-    ranked = sorted(range(len(p)), key=lambda i: -p[i])
-    return ClassifyResponse(
-        labels=[
-            LabelScore(
-                label=label_set.names[i],
-                score=round(float(p[i]), 4),
-                words=label_set.words[i],
-                unknown=label_set.unknown[i],
-            )
-            for i in ranked
-        ],
-        unscored=label_set.unscored,
-    )
+    return await service.engine.classify(index, clip, names)

@@ -1,9 +1,7 @@
 """Text → audio search and vocabulary autocomplete.
 
-Both are `async`: they compute in memory (a cached query vector, one FAISS query on the calling
-thread, metadata held by the index), so they run on the event loop. A route in FastAPI's thread pool
-costs a thread hop, and under load the pool's threads and the loop take turns on the GIL: at 32
-connections that made /search's p99 ten times its median.
+Both are `async`. A search is one call of the engine (app/api/engine.py), which runs the tag
+encoder, the text index and FAISS on its inference thread; autocomplete only reads the vocabulary.
 """
 
 from __future__ import annotations
@@ -11,14 +9,12 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query
-from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import IndexDep, ServiceDep, matched
-from app.api.errors import ApiError, error_responses
-from app.api.schemas import QueryWords, SearchResponse
+from app.api.deps import IndexDep, ServiceDep
+from app.api.errors import error_responses
+from app.api.schemas import SearchResponse
 from index.hybrid import DEFAULT_MODE, MODES
-from index.search import Filters, NoQueryWordsError
-from model.bundle import UnknownTagsError
+from index.search import Filters
 
 router = APIRouter(tags=["search"])
 
@@ -59,18 +55,7 @@ async def search(
     mode: Literal[MODES] = Query(DEFAULT_MODE, description="hybrid (words and sound), text or sound."),
 ) -> SearchResponse:
     filters = Filters(license, min_duration, max_duration, tag)
-    if index.metadata_stale():  # the catalogue changed: read it in the pool, not on the event loop
-        await run_in_threadpool(index.metadata)
-    try:
-        matches, used = index.search(q, k, (page - 1) * k, filters, mode)
-    except NoQueryWordsError as err:
-        raise ApiError(422, "no_words", str(err)) from None
-    except UnknownTagsError as err:
-        raise ApiError(422, "unknown_tags", str(err)) from None
-    return SearchResponse(
-        query=QueryWords(words=used.words, unknown=used.unknown), mode=mode, page=page, k=k,
-        index_version=index.version, results=matched(index, matches),
-    )  # fmt: skip
+    return await service.engine.search(index, q, k, page, filters, mode)
 
 
 @router.get(

@@ -1,5 +1,5 @@
 """The running service: what it serves (the published index with its bundle), and the parts requests
-share (catalogue, jobs, upload limits, inference batcher, in-process reindex worker).
+share (catalogue, jobs, upload limits, the inference engine, in-process reindex worker).
 
 `Service.refresh` compares `indices/current` with the loaded version and, when it changed, loads
 the new version next to the old one and swaps one reference: requests in flight keep the object they
@@ -14,14 +14,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import anyio.from_thread
-import numpy as np
-from fastapi import UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.batcher import Batcher
+from app.api.engine import Engine
 from app.api.observe import Metrics
-from app.api.uploads import decode_upload, read_upload
 from app.runtime import Runtime
 from index import versions
 from index.jobs import JobStore
@@ -45,7 +41,7 @@ class Service:
         self.catalogue = rt.catalogue
         self.jobs = JobStore(rt.catalogue)
         self.limits = rt.upload_limits
-        self.batcher = Batcher(s.batch_max_size, s.batch_max_wait_ms / 1000, metrics.batch.observe)
+        self.engine = Engine(s.batch_max_size, s.batch_max_wait_ms / 1000, metrics.batch.observe)
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="reindex")
         self._index: SearchIndex | None = None
         self._bundles: dict[Path, Bundle] = {}
@@ -105,14 +101,6 @@ class Service:
         index = self._index
         if index is not None:
             index.metadata(max_age=CATALOGUE_MAX_AGE_S / 2)
-
-    def embed_upload(self, index: SearchIndex, file: UploadFile | None) -> tuple[np.ndarray, np.ndarray]:
-        """An uploaded clip's (z_a, φ_a): read, decoded and turned into a log-mel in the calling worker
-        thread, encoded in a batch shared with concurrent requests (on the event loop's batcher)."""
-        data = read_upload(file, self.settings.upload_max_bytes)
-        wave, sr = decode_upload(data, self.limits)
-        logmel = index.bundle.logmel(wave, sr)
-        return anyio.from_thread.run(self.batcher.embed, index.bundle, logmel)
 
     def submit(self, job_id: int) -> None:
         """Run the queued job here, unless separate `audiotag worker` processes run the queue."""

@@ -1,0 +1,130 @@
+"""The service's one inference boundary: every question that runs the model, FAISS or the text index.
+
+`Engine` owns the one inference thread (torch's OpenMP team belongs to the thread that calls it:
+app/api/batcher.py) and the batcher that shares encoder passes between concurrent uploads. Each
+method takes the served index and the request's parts, runs the index's work on that thread and
+answers with the finished response body; routes only await it, so the event loop never runs torch or
+FAISS and one slow query does not stall the other connections of the process (/health, uploads
+streaming in). Catalogue metadata that went stale is read again in the thread pool first, so the
+inference thread never waits on SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+
+from app.api.batcher import Batcher, Embedding
+from app.api.errors import ApiError
+from app.api.results import label_scores, matched, scored
+from app.api.schemas import (
+    ClassifyResponse,
+    QueryWords,
+    SearchResponse,
+    SimilarResponse,
+    TagScore,
+    TagsResponse,
+)
+from index.filters import Filters
+from index.search import NoQueryWordsError, SearchIndex, SoundNotIndexed
+from model.bundle import UnknownTagsError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """An uploaded clip, read and decoded in the thread pool (app/api/deps.py ClipDep)."""
+
+    logmel: np.ndarray  # (n_mels, T) in the served bundle's feature settings
+
+
+class Engine:
+    def __init__(
+        self, max_batch: int = 32, max_wait_s: float = 0.0, on_batch: Callable[[int], None] | None = None
+    ) -> None:
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="inference")
+        self.batcher = Batcher(self.thread, max_batch, max_wait_s, on_batch)
+
+    def start(self) -> None:
+        self.batcher.start()
+
+    async def stop(self) -> None:
+        await self.batcher.stop()
+        self.thread.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self, index: SearchIndex, work: Callable[[], T]) -> T:
+        """`work()` on the inference thread, after stale catalogue metadata is read in the pool."""
+        if index.metadata_stale():
+            await run_in_threadpool(index.metadata)
+        return await asyncio.get_running_loop().run_in_executor(self.thread, work)
+
+    async def embed(self, index: SearchIndex, clip: Clip) -> Embedding:
+        """A clip's (z_a, φ_a), in an encoder pass shared with concurrent requests."""
+        return await self.batcher.embed(index.bundle, clip.logmel)
+
+    # --- the questions ----------------------------------------------------------------------------
+    async def search(
+        self, index: SearchIndex, q: str, k: int, page: int, filters: Filters, mode: str
+    ) -> SearchResponse:
+        def answer() -> SearchResponse:
+            try:
+                matches, used = index.search(q, k, (page - 1) * k, filters, mode)
+            except NoQueryWordsError as err:
+                raise ApiError(422, "no_words", str(err)) from None
+            except UnknownTagsError as err:
+                raise ApiError(422, "unknown_tags", str(err)) from None
+            return SearchResponse(
+                query=QueryWords(words=used.words, unknown=used.unknown), mode=mode, page=page, k=k,
+                index_version=index.version, results=matched(index, matches),
+            )  # fmt: skip
+
+        return await self._run(index, answer)
+
+    async def suggest_tags(self, index: SearchIndex, clip: Clip, k: int, method: str) -> TagsResponse:
+        z, phi = await self.embed(index, clip)
+
+        def answer() -> TagsResponse:
+            found = index.suggest_tags(z, phi, k, method)
+            tags = [TagScore(tag=t, score=round(s, 4), source=src) for t, s, src in found]
+            return TagsResponse(method=method, tags=tags)
+
+        return await self._run(index, answer)
+
+    async def similar_to_clip(self, index: SearchIndex, clip: Clip, k: int) -> SimilarResponse:
+        z, _ = await self.embed(index, clip)
+
+        def answer() -> SimilarResponse:
+            hits = index.similar_to_clip(z, k)
+            return SimilarResponse(index_version=index.version, results=scored(index, hits))
+
+        return await self._run(index, answer)
+
+    async def similar_to_sound(self, index: SearchIndex, sound_id: int, k: int) -> SimilarResponse:
+        def answer() -> SimilarResponse:
+            try:
+                hits = index.similar_to_sound(sound_id, k)
+            except SoundNotIndexed as err:
+                raise ApiError(404, "not_indexed", f"{err}; it is added by the next reindex") from None
+            return SimilarResponse(index_version=index.version, results=scored(index, hits))
+
+        return await self._run(index, answer)
+
+    async def classify(self, index: SearchIndex, clip: Clip, names: list[str]) -> ClassifyResponse:
+        """Zero-shot probabilities of the clip over the caller's labels; 422 when none has a known word."""
+        labels = index.labels(names)  # the tokenizer only: no model
+        if not labels.names:
+            raise ApiError(422, "unknown_labels", f"no word of any label has a vector: {', '.join(names)}")
+        _, phi_a = await self.embed(index, clip)
+
+        def answer() -> ClassifyResponse:
+            p = index.classify(phi_a, labels)
+            return ClassifyResponse(labels=label_scores(labels, p), unscored=labels.unscored)
+
+        return await self._run(index, answer)

@@ -1,0 +1,59 @@
+"""Response bodies from the index's answers: sound rows, scored hits, search matches, label scores."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.api.schemas import HowMatched, LabelScore, ScoredSound, SearchResult, Sound
+from index.catalogue.models import Sound as SoundRow
+from index.catalogue.queries import SoundMeta
+from index.hybrid import Match
+from index.scoring import LabelSet
+from index.search import Hit, SearchIndex
+
+API = "/api/v1"
+
+
+def sound_body(row: SoundRow | SoundMeta) -> dict:
+    return Sound(
+        id=row.id, name=row.name, tags=row.tag_names, license=row.license, username=row.username,
+        duration=row.duration, description=row.description, audio_url=f"{API}/sounds/{row.id}/audio",
+    ).model_dump()  # fmt: skip
+
+
+def scored(index: SearchIndex, hits: list[Hit]) -> list[ScoredSound]:
+    """Hits with their metadata (held by the index: no SQL), in rank order."""
+    rows = index.metadata()
+    return [
+        ScoredSound(**sound_body(rows[h.sound_id]), score=round(h.score, 4))
+        for h in hits
+        if h.sound_id in rows
+    ]
+
+
+def matched(index: SearchIndex, matches: list[Match]) -> list[SearchResult]:
+    """Search matches with their metadata and how each matched, in rank order."""
+    rows = index.metadata()
+    return [
+        SearchResult(
+            **sound_body(rows[m.sound_id]),
+            score=round(m.score, 6),
+            match=HowMatched(words=list(m.words), text=round(m.text_share, 3), sound=round(m.sound_share, 3)),
+        )
+        for m in matches
+        if m.sound_id in rows
+    ]
+
+
+def label_scores(labels: LabelSet, p: np.ndarray) -> list[LabelScore]:
+    """The scored labels, most probable first."""
+    ranked = sorted(range(len(p)), key=lambda i: -p[i])
+    return [
+        LabelScore(
+            label=labels.names[i],
+            score=round(float(p[i]), 4),
+            words=labels.words[i],
+            unknown=labels.unknown[i],
+        )
+        for i in ranked
+    ]
