@@ -20,10 +20,9 @@ the live sounds, how many sounds carry each, and their φ_w. Their weighted mean
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from threading import Lock
 
 import numpy as np
 
@@ -32,7 +31,6 @@ from model.bundle import Bundle
 from model.files import write_atomic
 
 FILE = "contexts.npz"
-CACHE = 4096  # contextualised queries kept, like the bundle's query cache
 
 
 @dataclass
@@ -45,8 +43,6 @@ class TagContexts:
     vectors: np.ndarray  # (S, F) L2-normalised φ_w of each set
     audio: np.ndarray | None = None  # (S, F) mean φ_a of each set's indexed sounds (zero row: none)
     _holding: dict[str, np.ndarray] = field(init=False, repr=False)  # word → sorted set indices
-    _cache: OrderedDict = field(init=False, repr=False)
-    _lock: Lock = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.audio is None:
@@ -56,7 +52,6 @@ class TagContexts:
             for w in member.tolist():
                 holding.setdefault(w, []).append(s)
         self._holding = {self.words[w]: np.array(sets, np.int64) for w, sets in holding.items()}
-        self._cache, self._lock = OrderedDict(), Lock()
 
     @classmethod
     def empty(cls, dim: int) -> TagContexts:
@@ -107,20 +102,9 @@ class TagContexts:
 
     def contextualise(self, words: list[str], own: np.ndarray) -> np.ndarray:
         """(F,) the query's own φ_w plus those of the sets holding all its words, L2-normalised."""
-        key = tuple(words)
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
         held = self.sets_holding(words)
         vector = np.asarray(own, np.float32) + (self.counts[held, None] * self.vectors[held]).sum(axis=0)
-        vector = (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
-        vector.setflags(write=False)
-        with self._lock:
-            self._cache[key] = vector
-            if len(self._cache) > CACHE:
-                self._cache.popitem(last=False)
-        return vector
+        return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
 
     def contextualise_many(self, word_lists: list[list[str]], own: np.ndarray) -> np.ndarray:
         """(N, F) for N queries with their own φ_w (N, F)."""

@@ -1,10 +1,16 @@
-"""One scorer for zero-shot labels and suggested tags, used by the service and by evaluation alike.
+"""One scorer for text queries, zero-shot labels and suggested tags, used by the service and by
+evaluation alike.
 
-Every text query (a label, a tag) is taken in the catalogue's tag contexts (index/contexts.py) and
-vectors are centred with the catalogue's means (index/centres.py) before every cosine, so the figures
-`audiotag eval` reports are the ones the API serves. Tag suggestion has three methods; hit@5 and P@5
-out of source (sounds of packages the model never trained on, docs/eval-out-of-source), for today's
-recipe and for clean tags with balanced epochs and soft targets:
+Every text query (a search, a label, a tag) goes one way: the one tokenizer (model/tags) → φ_w (the
+bundle's tag encoder) → the catalogue's tag contexts (index/contexts.py) → centred with the
+catalogue's means (index/centres.py), plus, for a search, its audio example (index/exemplars.py),
+so the figures `audiotag eval` reports are the ones the API serves. `Scorer.text_query` keeps the
+finished vectors of the last QUERY_CACHE word sets asked: the one query cache (the tag encoder
+costs more than the rest of a search, and people ask the same words again and again).
+
+Tag suggestion has three methods; hit@5 and P@5 out of source (sounds of packages the model never
+trained on, docs/eval-out-of-source), for today's recipe and for clean tags with balanced epochs
+and soft targets:
 - `fusion` (the default): the mean of the two below: 0.398 / 0.163 and 0.391 / 0.163;
 - `neighbours`: the tags of the nearest catalogue sounds (z_a), each voting with its similarity:
   0.376 / 0.159 and 0.381 / 0.159 (it was the default, chosen on held-out takes of trained
@@ -16,6 +22,7 @@ Suggested tags are vocabulary words that the catalogue's sounds carry.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,11 +31,22 @@ from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.exemplars import Examples
 from index.softmax import softmax
-from model.bundle import Bundle
+from model.bundle import Bundle, UnknownTagsError
 
 NEIGHBOURS = 10  # catalogue sounds that vote tags for a clip
 TAG_METHODS = ("neighbours", "fusion", "embedding")
 DEFAULT_TAG_METHOD = "fusion"  # the best out of source: hit@5 0.398 against neighbours' 0.376
+QUERY_CACHE = 4096  # word sets whose finished query vectors the scorer keeps
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """Free text read as a query: its known words, the words without a vector, and its vectors."""
+
+    words: list[str]
+    unknown: list[str]
+    vector: np.ndarray  # (F,) centred, in the catalogue's tag contexts: what labels are scored with
+    search: np.ndarray  # (F,) the same with its audio example: what the audio index is searched with
 
 
 @dataclass
@@ -75,6 +93,26 @@ class Scorer:
         self._tag_vectors: np.ndarray | None = None
         c = self.contexts
         self.examples = Examples.of(c.vectors, c.audio, c.counts, self.centres.phi_w, self.centres.phi_a)
+        self._vectors_of = functools.lru_cache(maxsize=QUERY_CACHE)(self._finished_vectors)
+
+    def text_query(self, tags: list[str]) -> TextQuery:
+        """Free-text tags (each may hold several words) read as one query; UnknownTagsError when the
+        model knows none of its words."""
+        known, unknown = self.bundle.split_known(tags)
+        if not known:
+            raise UnknownTagsError(unknown or list(tags))
+        vector, search = self._vectors_of(tuple(known))
+        return TextQuery(known, unknown, vector, search)
+
+    def cache_info(self) -> functools._CacheInfo:
+        return self._vectors_of.cache_info()
+
+    def _finished_vectors(self, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        vector = self.query_vectors([list(words)])
+        search = self.examples.search_vectors(vector)[0]
+        for v in (vector[0], search):
+            v.setflags(write=False)  # shared by every caller that asks these words
+        return vector[0], search
 
     def labels(self, names: list[str]) -> LabelSet:
         """Each label through the one tokenizer (model/tags): "rain_thunder" → rain, thunder."""
@@ -101,8 +139,10 @@ class Scorer:
         return self.examples.search_vectors(self.query_vectors(word_lists, own))
 
     def label_vectors(self, labels: LabelSet) -> np.ndarray:
-        """Query vectors of the scored labels, (L, F)."""
-        return self.query_vectors(labels.words)
+        """Query vectors of the scored labels, (L, F), through the query cache."""
+        if not labels.words:
+            return np.zeros((0, self.centres.phi_w.shape[-1]), np.float32)
+        return np.stack([self._vectors_of(tuple(words))[0] for words in labels.words])
 
     def zero_shot(self, phi_a: np.ndarray, labels: LabelSet) -> np.ndarray:
         """Probabilities (N, L) over the scored labels for clips' φ_a (N, F)."""

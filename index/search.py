@@ -29,10 +29,10 @@ from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.filters import FilterArrays, Filters
 from index.hybrid import DEFAULT_MODE, MODES, Match, fuse, sound_only, text_only
-from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, vote_tags
+from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, TextQuery, vote_tags
 from index.text_index import TextHit, TextIndex, query_words
 from model.arrays import load_array
-from model.bundle import Bundle, TagEmbedding, UnknownTagsError
+from model.bundle import Bundle, UnknownTagsError
 
 FIRST_FETCH_FACTOR = 3
 HYBRID_SOUNDS = 50  # sounds the audio index hands a hybrid search (pages within them are stable)
@@ -174,12 +174,11 @@ class SearchIndex:
     # --- the questions ----------------------------------------------------------------------------
     def search_by_tags(
         self, tags: list[str], k: int = 10, offset: int = 0, filters: Filters = Filters()
-    ) -> tuple[list[Hit], TagEmbedding]:
-        """Free-text tags (each may hold several words: "dog barking") → φ_w → sounds;
-        UnknownTagsError when no word is known."""
-        query = self.bundle.embed_tags(tags)
-        vector = self.scorer.search_vectors([query.words], query.vector[None, :])[0]
-        return self._nearest(vector, k, offset, filters, "audio"), query
+    ) -> tuple[list[Hit], TextQuery]:
+        """Free-text tags (each may hold several words: "dog barking") → their query (the scorer's,
+        cached) → sounds; UnknownTagsError when no word is known."""
+        query = self.scorer.text_query(tags)
+        return self._nearest(query.search, k, offset, filters, "audio"), query
 
     def search(
         self, query: str, k: int = 10, offset: int = 0, filters: Filters = Filters(), mode: str = DEFAULT_MODE

@@ -8,7 +8,6 @@ vocabulary.json        the tag vocabulary, most frequent first
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,6 @@ from model.tags import Vocabulary, normalise_tags
 from model.word_vectors import has_vector, lookup
 
 DECODER = "audio_decoder."
-QUERY_CACHE = 4096  # tag sets whose φ_w `embed_tags` keeps
 
 
 class BundleError(ValueError):
@@ -102,9 +100,6 @@ class Bundle:
         _load_state(self.model, state, self.path.name)
         self.model.to(self.device, memory_format=torch.channels_last).eval()  # 1.3× on CPU, bf16 or not
         self.autocast = autocast(self.device)
-        # φ_w of recent tag sets: the tag encoder costs more than the rest of a search, and people
-        # ask the same words again and again
-        self._tag_set_vector = functools.lru_cache(maxsize=QUERY_CACHE)(self._embed_tag_set)
 
     @property
     def tau(self) -> float:
@@ -190,12 +185,7 @@ class Bundle:
         known, unknown = self.split_known(words)
         if not known:
             raise UnknownTagsError(unknown or list(words))
-        return TagEmbedding(self._tag_set_vector(tuple(known)), known, unknown)
-
-    def _embed_tag_set(self, words: tuple[str, ...]) -> np.ndarray:
-        vector = self.embed_tag_sets([list(words)])[0]
-        vector.setflags(write=False)  # shared by every caller that asks these words
-        return vector
+        return TagEmbedding(self.embed_tag_sets([known])[0], known, unknown)
 
 
 def _load_state(model: AudioTagModel, state: dict[str, torch.Tensor], name: str) -> None:

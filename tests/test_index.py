@@ -111,9 +111,9 @@ def test_search_api_with_filters_and_deletes(data: Path) -> None:
     with pytest.raises(UnknownTagsError):
         index.search_by_tags(["qwzx"])
     # the same words again: the query's φ_w comes from the cache, the answer is the same
-    hits_before = bundle._tag_set_vector.cache_info().hits
+    hits_before = index.scorer.cache_info().hits
     again, _ = index.search_by_tags(["rain", "QWZX"], k=5)
-    assert again == hits and bundle._tag_set_vector.cache_info().hits == hits_before + 1
+    assert again == hits and index.scorer.cache_info().hits == hits_before + 1
     # a filter that keeps few sounds still fills the page from deep in the ranking
     cc, _ = index.search_by_tags(["rain"], k=24, filters=Filters(tag="door"))
     assert len(cc) == 3 and all(h.sound_id in index._allowed([h.sound_id], Filters(tag="door")) for h in cc)
