@@ -1,13 +1,19 @@
-"""Embed every sound of the catalogue and write an index version: read → embed → write → build.
+"""Embed every sound of the catalogue and write an index version, in stages:
+plan → decode → embed → write shards → build indices → publish.
 
-- read: live sounds with their content hash, decoding (into the feature cache) any not decoded yet;
-- embed: the bundle's encoder over all non-overlapping patches of each clip, mean-pooled;
-- write: vectors and ids in shards of `shard_size` sounds, each saved atomically in the build's
-  work folder, so a build killed at any point resumes from its last finished shard;
+- plan (index/plan.py): every live sound, in id order (the query is in index/catalogue/queries.py);
+- decode (index/decode.py, one implementation): the files the feature cache lacks, ahead of the
+  embedding in worker processes;
+- embed: the bundle's encoder over all non-overlapping patches of each clip, mean-pooled, here or
+  in Ray tasks (index/ray_build.py) behind the same shard layout and writer;
+- write shards (index/shards.py): vectors and ids in shards of `shard_size` sounds, each saved
+  atomically in the build's work folder, so a build killed at any point resumes from its last
+  finished shard;
 - build: FAISS indices of φ_a and z_a, each centred (index/centres.py), the catalogue's tag
-  contexts (index/contexts.py) and the sounds' words (index/text_index.py), in a staging folder
-  renamed into place.
+  contexts (index/contexts.py) and the sounds' words (index/text_index.py), in a staging folder;
+- publish: the one fsyncing publisher (model/files.publish_folder, through index/versions.py).
 `update_version` adds what the catalogue gained and drops what it lost, without re-embedding.
+The query side (index/search.py) imports none of these stages.
 """
 
 from __future__ import annotations
@@ -16,36 +22,30 @@ import fcntl
 import hashlib
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 
 from index import text_index, vector_index, versions
 from index.catalogue.db import Catalogue
-from index.catalogue.models import Sound
-from index.catalogue.queries import live_metadata, live_sounds_with_words
+from index.catalogue.queries import live_metadata, live_sound_files, live_sounds_with_words
 from index.centres import Centres, centred
 from index.contexts import TagContexts
-from index.features import build_features
+from index.decode import decode_missing, fill_cache
+from index.plan import Corpus, Plan, Report, live_plan
+from index.plan import quiet as _quiet
 from index.scoring import Scorer
-from model.analysis import analyse_many, why_not_usable
-from model.arrays import load_array, load_arrays
-from model.audio import AudioLimits
+from index.shards import load_shards, shard_layout, write_shard
+from model.arrays import load_array
 from model.bundle import Bundle
 from model.cache import FeatureCache
-from model.files import write_atomic
 
-Report = Callable[[float, str], None]
 SPACES = ("audio", "similar")  # φ_a for text → audio, z_a for audio → audio
-
-
-def _quiet(progress: float, message: str) -> None:
-    pass
+__all__ = ["Corpus", "IndexOptions", "Report", "build_version", "update_version"]
 
 
 @dataclass
@@ -55,16 +55,6 @@ class IndexOptions:
     nprobe: int = 16
     ef_search: int = 64
     ray_address: str | None = None  # embed on this Ray cluster ("auto", "HOST:PORT"); None: here
-
-
-@dataclass
-class Corpus:
-    """Where sounds and their features come from."""
-
-    catalogue: Catalogue
-    cache: FeatureCache
-    limits: AudioLimits = field(default_factory=AudioLimits)
-    workers: int = 1
 
 
 @dataclass
@@ -86,14 +76,9 @@ class Rows:
 def read_live(corpus: Corpus, report: Report = _quiet) -> Rows:
     """Live sounds with features, decoding those the cache lacks first; the ones that do not decode
     are left out and listed (`Rows.undecodable`), never dropped silently."""
-    _, failed = build_features(corpus.catalogue, corpus.cache, corpus.limits, corpus.workers, progress=False)
-    with corpus.catalogue.session() as s:
-        rows = s.execute(
-            select(Sound.id, Sound.content_hash, Sound.duration)
-            .where(Sound.deleted_at.is_(None))
-            .order_by(Sound.id)
-        ).all()
-    rows = [r for r in rows if r.content_hash in corpus.cache]
+    files = live_sound_files(corpus.catalogue)
+    _, failed = fill_cache(files, corpus.cache, corpus.limits, corpus.workers, progress=False)
+    rows = [r for r in files if r.content_hash in corpus.cache]
     left_out = f", {len(failed)} left out: they do not decode" if failed else ""
     report(0.02, f"{len(rows)} sounds to index{left_out}")
     return Rows(
@@ -101,33 +86,6 @@ def read_live(corpus: Corpus, report: Report = _quiet) -> Rows:
         [r.content_hash for r in rows],
         float(sum(r.duration for r in rows)),
         failed,
-    )
-
-
-@dataclass
-class Plan:
-    """Every live sound a build indexes, in id order, before anything is decoded."""
-
-    ids: np.ndarray  # (N,) int64, ascending
-    hashes: list[str]
-    paths: list[str]
-    uids: list[str]
-    durations: np.ndarray  # (N,) seconds
-
-
-def live_plan(catalogue: Catalogue) -> Plan:
-    with catalogue.session() as s:
-        rows = s.execute(
-            select(Sound.id, Sound.content_hash, Sound.file_path, Sound.uid, Sound.duration)
-            .where(Sound.deleted_at.is_(None))
-            .order_by(Sound.id)
-        ).all()
-    return Plan(
-        np.array([r.id for r in rows], np.int64),
-        [r.content_hash for r in rows],
-        [r.file_path for r in rows],
-        [r.uid for r in rows],
-        np.array([r.duration for r in rows], np.float64),
     )
 
 
@@ -144,27 +102,6 @@ def build_key(bundle: Bundle, options: IndexOptions, rows: Rows | Plan) -> str:
     return h.hexdigest()[:12]
 
 
-def shard_layout(plan: Plan, work: Path, shard_size: int) -> list[tuple[Path, range]]:
-    """Each shard's file and the plan positions it holds: shard-00000.npz …, `shard_size` sounds each."""
-    n_shards = max(1, -(-len(plan.ids) // shard_size))
-    return [
-        (work / f"shard-{k:05d}.npz", range(k * shard_size, min((k + 1) * shard_size, len(plan.ids))))
-        for k in range(n_shards)
-    ]
-
-
-def write_shard(
-    path: Path, ids: np.ndarray, z: np.ndarray, phi: np.ndarray, left_out: list[tuple[str, str]]
-) -> None:
-    """One shard, atomically: ids (n,), z_a (n, V), φ_a (n, F), and the sounds left out with why."""
-    shard = {
-        "ids": ids, "z_a": z, "phi_a": phi,
-        "left_out_uids": np.array([u for u, _ in left_out], dtype=str),
-        "left_out_reasons": np.array([r for _, r in left_out], dtype=str),
-    }  # fmt: skip
-    write_atomic(path, lambda f: np.savez(f, **shard))
-
-
 def embed_shards(
     bundle: Bundle, corpus: Corpus, plan: Plan, work: Path, shard_size: int, report: Report
 ) -> tuple[list[Path], int]:
@@ -176,34 +113,22 @@ def embed_shards(
     each shard's features are flushed to the cache before its vectors are written."""
     work.mkdir(parents=True, exist_ok=True)
     layout = shard_layout(plan, work, shard_size)
-    scheduled, wanted = [], set()  # positions to decode: the first sound of each content not cached
-    for path, span in layout:
-        if path.exists():
-            continue
-        for i in span:
-            if plan.hashes[i] not in corpus.cache and plan.hashes[i] not in wanted:
-                wanted.add(plan.hashes[i])
-                scheduled.append(i)
-    decoded = zip(
-        scheduled,
-        analyse_many([plan.paths[i] for i in scheduled], corpus.limits, corpus.cache.config, corpus.workers),
-        strict=True,
-    )
-    todo, why = set(scheduled), {}  # why: content hash → the reason it was left out
+    pending = [i for path, span in layout if not path.exists() for i in span]
+    hashes, paths = [plan.hashes[i] for i in pending], [plan.paths[i] for i in pending]
+    decoded = decode_missing(hashes, paths, corpus.cache, corpus.limits, corpus.cache.config, corpus.workers)
+    why: dict[str, str] = {}  # content hash → the reason it was left out
     reused = 0
     for k, (path, span) in enumerate(layout):
         if path.exists():
             reused += 1
             continue
-        for i in span:
-            if i in todo:
-                j, res = next(decoded)
-                assert i == j, "decoded out of order"
-                reason = why_not_usable(res, plan.hashes[i])
-                if reason:
-                    why[plan.hashes[i]] = reason
+        for i in span:  # take the decoded clips up to this shard's last (they come in plan order)
+            while plan.hashes[i] not in corpus.cache and plan.hashes[i] not in why:
+                d = next(decoded)
+                if d.reason:
+                    why[d.content_hash] = d.reason
                 else:
-                    corpus.cache.add(plan.hashes[i], res.logmel)
+                    corpus.cache.add(d.content_hash, d.logmel)
         left_out = [(plan.uids[i], why[plan.hashes[i]]) for i in span if plan.hashes[i] in why]
         corpus.cache.flush()
         keep = [i for i in span if plan.hashes[i] in corpus.cache]
@@ -211,23 +136,6 @@ def embed_shards(
         write_shard(path, plan.ids[keep], z, phi, left_out)
         report(0.05 + 0.85 * (k + 1) / len(layout), f"decoded and embedded shard {k + 1}/{len(layout)}")
     return [path for path, _ in layout], reused
-
-
-def load_shards(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, str]]]:
-    """(ids, z_a, φ_a, [(uid, reason) of the sounds left out]) of every shard, in order."""
-    parts = [load_arrays(p) for p in paths]
-    left_out = [
-        (str(u), str(r))
-        for p in parts
-        if "left_out_uids" in p
-        for u, r in zip(p["left_out_uids"], p["left_out_reasons"], strict=True)
-    ]
-    return (
-        np.concatenate([p["ids"] for p in parts]),
-        np.concatenate([p["z_a"] for p in parts]),
-        np.concatenate([p["phi_a"] for p in parts]),
-        left_out,
-    )
 
 
 # --- build --------------------------------------------------------------------------------------

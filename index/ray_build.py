@@ -3,7 +3,7 @@
 One Ray **task per shard**: it decodes the shard's clips the feature cache lacks (the cached ones
 travel with the task, as the float16 log-mels the cache holds), embeds them all and returns the
 shard's vectors with the new features; the driver writes the shard with the same writer as the
-single-machine build (`indexer.write_shard`) and adds the features to its cache. So resume, publish
+single-machine build (`shards.write_shard`) and adds the features to its cache. So resume, publish
 and the jobs table work unchanged, and a build can be resumed on one machine or the other.
 
 Why tasks rather than actors or Ray Data: a shard is already the unit of work and of resume, and a
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.indexer import Corpus, Plan, Report, shard_layout, write_shard
-from model.analysis import analyse_file, why_not_usable
+from index.decode import decode_missing
+from index.plan import Corpus, Plan, Report
+from index.shards import shard_layout, write_shard
 from model.audio import AudioLimits, first_line
 from model.bundle import Bundle
 from model.features import FeatureConfig
@@ -79,15 +80,11 @@ def embed_shard(task: ShardTask) -> ShardResult:
     features = dict(task.cached)
     decoded: dict[str, np.ndarray] = {}
     why: dict[str, str] = {}
-    for h, path in zip(task.hashes, task.paths, strict=True):
-        if h in features or h in why:
-            continue
-        result = analyse_file(path, task.limits, task.features)
-        reason = why_not_usable(result, h)
-        if reason:
-            why[h] = reason
+    for d in decode_missing(task.hashes, task.paths, features, task.limits, task.features):
+        if d.reason:
+            why[d.content_hash] = d.reason
         else:
-            features[h] = decoded[h] = np.ascontiguousarray(result.logmel.T, dtype=np.float16)
+            features[d.content_hash] = decoded[d.content_hash] = np.ascontiguousarray(d.logmel.T, np.float16)
     keep = [i for i, h in enumerate(task.hashes) if h in features]
     bundle = _bundle(task.bundle, task.device)
     z, phi = bundle.embed_logmels([features[task.hashes[i]].T.astype(np.float32) for i in keep])

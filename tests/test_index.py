@@ -362,3 +362,25 @@ def test_an_ivf_index_gives_back_stored_vectors_after_reading_adding_and_removin
     assert np.allclose(index.reconstruct(1350), x[350], atol=0.02)
     vector_index.set_search_params(index, nprobe=8)
     assert index.search(x[200:201], 1)[1][0, 0] == 1200  # ids still map to their vectors
+
+
+def test_the_query_side_imports_no_build_stage_and_the_stages_no_circle() -> None:
+    """index/search.py loads without any build stage; the Ray embed stage does not import the
+    indexer that calls it."""
+    import subprocess
+    import sys
+
+    build = ["index.indexer", "index.ray_build", "index.plan", "index.shards", "index.decode"]
+    build.append("index.features")
+    probe = (
+        "import sys, importlib; importlib.import_module(sys.argv[1]); "
+        "print(' '.join(m for m in sys.argv[2:] if m in sys.modules))"
+    )
+    loaded = {
+        module: subprocess.run(
+            [sys.executable, "-c", probe, module, *build], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for module in ("index.search", "app.api.engine", "index.ray_build")
+    }
+    assert loaded["index.search"] == [] and loaded["app.api.engine"] == []
+    assert "index.indexer" not in loaded["index.ray_build"]

@@ -100,6 +100,28 @@ def live_metadata(catalogue: Catalogue, ids: list[int] | None = None) -> dict[in
     }
 
 
+@dataclass(frozen=True)
+class SoundFile:
+    """A live sound's file, as a build plans it."""
+
+    id: int
+    uid: str
+    content_hash: str
+    file_path: str
+    duration: float
+
+
+def live_sound_files(catalogue: Catalogue) -> list[SoundFile]:
+    """Every live sound's file, in id order: what a build indexes and decodes."""
+    with catalogue.session() as s:
+        rows = s.execute(
+            select(Sound.id, Sound.uid, Sound.content_hash, Sound.file_path, Sound.duration)
+            .where(Sound.deleted_at.is_(None))
+            .order_by(Sound.id)
+        ).all()
+    return [SoundFile(*r) for r in rows]
+
+
 def live_sound_names(catalogue: Catalogue) -> dict[str, str]:
     """uid → name of every live sound."""
     with catalogue.session() as s:
