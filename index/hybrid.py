@@ -74,3 +74,15 @@ def text_only(text_hits: list[TextHit]) -> list[Match]:
 
 def sound_only(sound_hits: list[tuple[int, float]]) -> list[Match]:
     return [Match(sound_id, score, (), 0.0, 1.0) for sound_id, score in sound_hits]
+
+
+def relevance(match: Match, mode: str, n_words: int) -> int:
+    """0–100 for people: `hybrid` the fused score over the best possible one (first in both lists,
+    1 / (K + 1)); `text` the share of the query's `n_words` the sound holds; `sound` 100 × cosine."""
+    if mode == "hybrid":
+        value = match.score * (K + 1)
+    elif mode == "text":
+        value = len(match.words) / max(n_words, 1)
+    else:
+        value = match.score
+    return int(round(100 * min(max(value, 0.0), 1.0)))

@@ -214,6 +214,59 @@ def test_sounds_and_their_audio(client: TestClient) -> None:
     _error(client.get(f"{API}/nowhere"), 404, "not_found")
 
 
+def _png_size(body: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(body))
+    image.load()  # a broken PNG raises here
+    return image.size
+
+
+def test_audio_answers_range_requests_for_seeking(client: TestClient) -> None:
+    whole = client.get(f"{API}/sounds/1/audio")
+    assert whole.headers["accept-ranges"] == "bytes"
+    part = client.get(f"{API}/sounds/1/audio", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == whole.content[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
+    assert part.headers["content-type"] == "audio/wav"
+    beyond = client.get(f"{API}/sounds/1/audio", headers={"Range": f"bytes={len(whole.content) + 10}-"})
+    assert beyond.status_code == 416 and "416" in _documented_codes("GET", "/api/v1/sounds/1/audio")
+
+
+def test_spectrograms_of_sounds_and_of_uploads(client: TestClient) -> None:
+    first = client.get(f"{API}/sounds/2/spectrogram.png")
+    assert first.status_code == 200 and first.headers["content-type"] == "image/png"
+    width, height = _png_size(first.content)
+    assert 0 < width <= 320 and height == 96
+    etag = first.headers["etag"]
+    again = client.get(f"{API}/sounds/2/spectrogram.png", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag and again.content == b""
+    assert client.get(f"{API}/sounds/2/spectrogram.png").content == first.content  # kept, drawn once
+    assert client.get(f"{API}/sounds/3/spectrogram.png").headers["etag"] != etag
+    _error(client.get(f"{API}/sounds/9999/spectrogram.png"), 404, "not_found")
+    clip = client.post(f"{API}/spectrogram.png", files={"file": ("a.wav", _wav(tone(500.0, 2.0)))})
+    assert clip.status_code == 200 and _png_size(clip.content)[1] == 96
+    _error(
+        client.post(f"{API}/spectrogram.png", files={"file": ("a.wav", b"not audio" * 20)}), 415, "not_audio"
+    )
+
+
+def test_scores_come_with_a_relevance_people_can_read(client: TestClient) -> None:
+    for mode in ("hybrid", "text", "sound"):
+        results = client.get(f"{API}/search", params={"q": "door rain", "k": 20, "mode": mode}).json()[
+            "results"
+        ]
+        assert results and all(0 <= x["relevance"] <= 100 for x in results), mode
+        if mode != "text":  # BM25 orders text results; relevance there is the share of words held
+            assert [x["relevance"] for x in results] == sorted(
+                (x["relevance"] for x in results), reverse=True
+            )
+    text = client.get(f"{API}/search", params={"q": "door qwzx", "mode": "text"}).json()["results"]
+    assert all(x["relevance"] == 50 for x in text)  # one of the query's two words
+    similar = client.get(f"{API}/sounds/1/similar", params={"k": 3}).json()["results"]
+    assert all(x["relevance"] == round(100 * max(0.0, min(1.0, x["score"]))) for x in similar)
+
+
 def test_reindex_job_needs_the_token_and_swaps_the_index(
     client: TestClient, data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

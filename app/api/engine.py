@@ -82,7 +82,7 @@ class Engine:
                 raise ApiError(422, "unknown_tags", str(err)) from None
             return SearchResponse(
                 query=QueryWords(words=used.words, unknown=used.unknown), mode=mode, page=page, k=k,
-                index_version=index.version, results=matched(index, matches),
+                index_version=index.version, results=matched(index, matches, mode, len(used.words)),
             )  # fmt: skip
 
         return await self._run(index, answer)

@@ -7,7 +7,7 @@ import numpy as np
 from app.api.schemas import HowMatched, LabelScore, ScoredSound, SearchResult, Sound
 from index.catalogue.models import Sound as SoundRow
 from index.catalogue.queries import SoundMeta
-from index.hybrid import Match
+from index.hybrid import Match, relevance
 from index.scoring import LabelSet
 from index.search import Hit, SearchIndex
 
@@ -25,19 +25,24 @@ def scored(index: SearchIndex, hits: list[Hit]) -> list[ScoredSound]:
     """Hits with their metadata (held by the index: no SQL), in rank order."""
     rows = index.metadata()
     return [
-        ScoredSound(**sound_body(rows[h.sound_id]), score=round(h.score, 4))
+        ScoredSound(
+            **sound_body(rows[h.sound_id]),
+            score=round(h.score, 4),
+            relevance=relevance(Match(h.sound_id, h.score), "sound", 0),
+        )
         for h in hits
         if h.sound_id in rows
     ]
 
 
-def matched(index: SearchIndex, matches: list[Match]) -> list[SearchResult]:
-    """Search matches with their metadata and how each matched, in rank order."""
+def matched(index: SearchIndex, matches: list[Match], mode: str, n_words: int) -> list[SearchResult]:
+    """Search matches with their metadata and how each matched, in rank order (`n_words`: the query's)."""
     rows = index.metadata()
     return [
         SearchResult(
             **sound_body(rows[m.sound_id]),
             score=round(m.score, 6),
+            relevance=relevance(m, mode, n_words),
             match=HowMatched(words=list(m.words), text=round(m.text_share, 3), sound=round(m.sound_share, 3)),
         )
         for m in matches

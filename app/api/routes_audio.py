@@ -6,10 +6,12 @@ thread pool: the encoder pass is shared with concurrent uploads, the rest runs o
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ClipDep, IndexDep, ServiceDep
 from app.api.errors import ApiError, error_responses
+from app.api.pictures import spectrogram_png
 from app.api.schemas import ClassifyResponse, SimilarResponse, TagsResponse
 from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
 
@@ -78,3 +80,16 @@ async def classify(
     if len(names) > MAX_LABELS:
         raise ApiError(422, "too_many_labels", f"at most {MAX_LABELS} labels")
     return await service.engine.classify(index, clip, names)
+
+
+@router.post(
+    "/spectrogram.png",
+    summary="The spectrogram of an uploaded clip",
+    description="The clip's log-mel spectrogram as the model hears it (its sample rate and mel bands), "
+    "drawn as `GET /sounds/{id}/spectrogram.png` draws a catalogue sound.",
+    response_class=Response,
+    responses={200: {"description": "A PNG spectrogram.", "content": {"image/png": {}}}, **UPLOAD_ERRORS},
+)
+async def clip_spectrogram(clip: ClipDep) -> Response:
+    png = await run_in_threadpool(spectrogram_png, clip.logmel)
+    return Response(png, media_type="image/png")

@@ -18,6 +18,7 @@ class Sound(BaseModel):
 
 class ScoredSound(Sound):
     score: float = Field(description="Cosine similarity in the index's centred space.", examples=[0.61])
+    relevance: int = Field(description="0–100 for people: 100 × the cosine, 0 below zero.", examples=[61])
 
 
 class HowMatched(BaseModel):
@@ -32,6 +33,12 @@ class SearchResult(Sound):
         "sound rank); `text`: BM25 of its words; `sound`: cosine similarity in the index's centred "
         "space. Higher is better within one answer.",
         examples=[0.061],
+    )
+    relevance: int = Field(
+        description="0–100 for people. `hybrid`: the score as a share of the best a search can give (a "
+        "sound first both by its words and by its sound: 1 / (K + 1)); `text`: the share of the query's "
+        "words the sound holds; `sound`: 100 × the cosine, 0 below zero. A scale, not a probability.",
+        examples=[74],
     )
     match: HowMatched
 
