@@ -82,6 +82,10 @@ def test_web_page_in_headless_chromium(server, tmp_path: Path) -> None:
         driver.find_element(By.ID, "file").send_keys(str(clip))
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#suggested li")) > 0)
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#similar li.sound")) == 5)
+        clip_picture = (
+            "const i = document.getElementById('clip-spectrogram'); return !i.hidden && i.naturalWidth > 0"
+        )
+        wait.until(lambda d: d.execute_script(clip_picture))  # the upload's own spectrogram
         driver.find_element(By.ID, "labels").send_keys("rain, door, qwzx")
         driver.find_element(By.ID, "classify-button").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores li")) == 2)

@@ -2,8 +2,9 @@
 "use strict";
 const API = "/api/v1";
 const $ = (id) => document.getElementById(id);
-let page = 1;
-let lastQuery = null;
+const FIELDS = ["q", "mode", "license", "tag", "min_duration", "max_duration"]; // a search, as in its URL
+const PER_PAGE = 10;
+let shown = { state: {}, page: 1 }; // the search on screen
 let clip = null; // the File being tagged
 
 async function call(path, options = {}) {
@@ -21,12 +22,41 @@ function note(id, text, isError = false) {
   $(id).classList.toggle("error", isError);
 }
 
+const input = (field) => $(field === "q" ? "query" : field);
+
+function formState() {
+  const state = {};
+  for (const field of FIELDS) {
+    const value = input(field).value.trim();
+    if (value && !(field === "mode" && value === "hybrid")) state[field] = value;
+  }
+  return state;
+}
+
+function fillForm(state) {
+  for (const field of FIELDS) input(field).value = state[field] || (field === "mode" ? "hybrid" : "");
+}
+
+function urlState() {
+  const params = new URLSearchParams(location.search);
+  const state = {};
+  for (const field of FIELDS) if (params.get(field)) state[field] = params.get(field);
+  return { state, page: Math.max(1, parseInt(params.get("page") || "1", 10) || 1) };
+}
+
+function pageUrl(state, page) {
+  const params = new URLSearchParams(state);
+  if (page > 1) params.set("page", page);
+  const query = params.toString();
+  return query ? `?${query}` : location.pathname;
+}
+
 function tagButton(tag) {
   const b = document.createElement("button");
   b.type = "button";
   b.className = "tag";
   b.textContent = tag;
-  b.addEventListener("click", () => { $("query").value = tag; search(true); });
+  b.addEventListener("click", () => { $("query").value = tag; search(formState(), 1, "push"); });
   return b;
 }
 
@@ -40,17 +70,30 @@ function soundItem(sound) {
   name.textContent = sound.name;
   const small = document.createElement("span");
   small.className = "small";
-  small.textContent = `${sound.duration.toFixed(1)} s · ${sound.license || "licence unknown"} · score ${sound.score.toFixed(3)}`;
+  small.textContent = `${sound.duration.toFixed(1)} s · ${sound.license || "licence unknown"} · relevance ${sound.relevance}`;
+  small.title = `score ${sound.score}`;
   meta.append(name, small);
   if (sound.match) meta.append(howMatched(sound.match));
   const tags = document.createElement("div");
   tags.className = "tags";
   sound.tags.forEach((t) => tags.append(tagButton(t)));
+  const picture = document.createElement("img");
+  picture.className = "spectrogram";
+  picture.loading = "lazy";
+  picture.alt = `spectrogram of ${sound.name}`;
+  picture.src = `${API}/sounds/${sound.id}/spectrogram.png`;
   const audio = document.createElement("audio");
   audio.controls = true;
   audio.preload = "none";
   audio.src = sound.audio_url;
-  li.append(meta, tags, audio);
+  const toggle = () => (audio.paused ? audio.play() : audio.pause());
+  picture.addEventListener("click", toggle);
+  li.tabIndex = 0; // Tab reaches each sound; Space plays or pauses it
+  li.addEventListener("keydown", (e) => {
+    if (e.key === " " && e.target === li) { e.preventDefault(); toggle(); }
+  });
+  li.dataset.id = sound.id;
+  li.append(meta, tags, picture, audio);
   return li;
 }
 
@@ -62,27 +105,53 @@ function howMatched(match) {
   return why;
 }
 
-async function search(fresh) {
-  const q = $("query").value.trim();
-  if (!q) return;
-  if (fresh) { page = 1; $("results").replaceChildren(); }
-  const params = new URLSearchParams({ q, k: 10, page, mode: $("mode").value });
-  const licence = $("license").value.trim();
-  if (licence) params.set("license", licence);
+async function search(state, page, history_ = "push") {
+  // Show one page of a search; "push" adds it to the history, "none" shows what the URL says.
+  if (!state.q) return;
+  if (history_ === "push") history.pushState(null, "", pageUrl(state, page));
+  shown = { state, page };
+  const params = new URLSearchParams({ ...state, k: PER_PAGE, page });
   $("search-button").disabled = true;
   try {
     const body = await call(`/search?${params}`);
-    lastQuery = q;
-    body.results.forEach((s) => $("results").append(soundItem(s)));
+    $("results").replaceChildren(...body.results.map(soundItem));
+    $("results").start = (page - 1) * PER_PAGE + 1;
     const unknown = body.query.unknown.length ? ` — not known, left out: ${body.query.unknown.join(", ")}` : "";
-    note("search-note", `${$("results").children.length} sounds for “${body.query.words.join(" ")}”${unknown}`);
-    $("more").hidden = body.results.length < 10;
+    const words = `“${body.query.words.join(" ")}”`;
+    const found = body.results.length
+      ? `${body.results.length} sounds for ${words}, page ${page}`
+      : (page > 1 ? `no more sounds for ${words}` : `no sound matches ${words}: try other words or fewer filters`);
+    note("search-note", `${found}${unknown}`);
+    $("pager").hidden = page === 1 && body.results.length < PER_PAGE;
+    $("prev").disabled = page === 1;
+    $("next").disabled = body.results.length < PER_PAGE;
+    $("page-label").textContent = `page ${page}`;
   } catch (err) {
+    $("results").replaceChildren();
     note("search-note", err.message, true);
-    $("more").hidden = true;
+    $("pager").hidden = true;
   } finally {
     $("search-button").disabled = false;
   }
+}
+
+function showUrl() {
+  const { state, page } = urlState();
+  fillForm(state);
+  if (state.q) search(state, page, "none");
+  else { $("results").replaceChildren(); $("pager").hidden = true; note("search-note", ""); }
+}
+
+function spectrogramOf(file) {
+  const form = new FormData();
+  form.append("file", file);
+  fetch(`${API}/spectrogram.png`, { method: "POST", body: form })
+    .then((r) => (r.ok ? r.blob() : null))
+    .then((blob) => {
+      if (!blob) { $("clip-spectrogram").hidden = true; return; }
+      $("clip-spectrogram").src = URL.createObjectURL(blob);
+      $("clip-spectrogram").hidden = false;
+    }, () => { $("clip-spectrogram").hidden = true; });
 }
 
 async function upload(file) {
@@ -91,6 +160,7 @@ async function upload(file) {
   $("suggested").replaceChildren();
   $("similar").replaceChildren();
   $("scores").replaceChildren();
+  spectrogramOf(file);
   const form = () => { const f = new FormData(); f.append("file", file); return f; };
   try {
     const [tags, similar] = await Promise.all([
@@ -137,8 +207,10 @@ async function classify() {
   }
 }
 
-$("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(true); });
-$("more").addEventListener("click", () => { page += 1; search(false); });
+$("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(formState(), 1, "push"); });
+$("prev").addEventListener("click", () => search(shown.state, shown.page - 1, "push"));
+$("next").addEventListener("click", () => search(shown.state, shown.page + 1, "push"));
+window.addEventListener("popstate", showUrl); // back and forward show the search of that URL
 $("classify-form").addEventListener("submit", (e) => { e.preventDefault(); classify(); });
 $("file").addEventListener("change", () => { if ($("file").files[0]) upload($("file").files[0]); });
 const drop = $("drop");
@@ -158,3 +230,4 @@ call("/ready").then(
   (r) => { $("status").textContent = `${r.sounds} sounds · model ${r.model_version}`; },
   (err) => { $("status").textContent = `not ready: ${err.message}`; $("status").classList.add("bad"); },
 );
+showUrl(); // a pasted or reloaded link shows its search

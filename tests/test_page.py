@@ -1,0 +1,117 @@
+"""The web page in headless Chromium: searches as URLs, pages, spectrograms, keyboard and phone width.
+
+Nothing here depends on which sound ranks first (that moves with the CPU's arithmetic): the tests
+compare the page with itself (a link, a reload, back and forward show the same sounds) and with the
+API's own answer for the same search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.browser import chromium, needs_chromium
+from tests.conftest import indexed_copy, running_server
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+pytestmark = needs_chromium
+
+
+@pytest.fixture(scope="module")
+def base(trained_data_dir: Path, tmp_path_factory):
+    data = indexed_copy(trained_data_dir, tmp_path_factory.mktemp("page"))
+    with running_server(data) as url:
+        yield url
+
+
+def _shown_ids(driver) -> list[str]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#results li.sound')].map(li => li.dataset.id)"
+    )
+
+
+def _wait_for_ids(wait, ids: list[str]) -> None:
+    wait.until(lambda d: _shown_ids(d) == ids)
+
+
+def _api_ids(base: str, **params) -> list[str]:
+    body = httpx.get(f"{base}/api/v1/search", params={"k": 10, **params}, timeout=30).json()
+    return [str(x["id"]) for x in body["results"]]
+
+
+def test_a_search_is_a_url_that_reload_back_and_forward_restore(base: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page_two = _api_ids(base, q="rain", mode="sound", page=2)
+    page_one = _api_ids(base, q="rain", mode="sound", page=1)
+    assert len(page_two) == 10 and page_two != page_one
+    with chromium() as driver:
+        wait = WebDriverWait(driver, 30)
+        driver.get(f"{base}/?q=rain&mode=sound&page=2")  # a pasted link
+        _wait_for_ids(wait, page_two)
+        assert driver.find_element(By.ID, "query").get_attribute("value") == "rain"
+        assert driver.find_element(By.ID, "mode").get_attribute("value") == "sound"
+        assert driver.find_element(By.ID, "page-label").text == "page 2"
+        assert driver.execute_script("return document.getElementById('results').start") == 11
+        driver.find_element(By.ID, "prev").click()
+        _wait_for_ids(wait, page_one)
+        assert "page=" not in driver.current_url and "mode=sound" in driver.current_url
+        driver.back()
+        _wait_for_ids(wait, page_two)
+        driver.forward()
+        _wait_for_ids(wait, page_one)
+        driver.refresh()
+        _wait_for_ids(wait, page_one)
+        filtered = _api_ids(base, q="rain", tag="door")
+        driver.get(f"{base}/?q=rain&tag=door")
+        _wait_for_ids(wait, filtered)
+        assert driver.find_element(By.ID, "tag").get_attribute("value") == "door"
+        chips = driver.find_elements(By.CSS_SELECTOR, "#results li.sound")
+        assert chips and all("door" in li.find_element(By.CSS_SELECTOR, ".tags").text.split() for li in chips)
+        driver.get(f"{base}/?q=qwzxv")
+        wait.until(lambda d: "qwzxv" in d.find_element(By.ID, "search-note").text)
+        assert "error" in driver.find_element(By.ID, "search-note").get_attribute("class")
+
+
+def test_spectrograms_keyboard_and_phone_width(base: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with chromium() as driver:
+        wait = WebDriverWait(driver, 30)
+        driver.get(base)
+        wait.until(lambda d: "sounds" in d.find_element(By.ID, "status").text)
+        active = driver.switch_to.active_element
+        assert active.get_attribute("id") == "query"  # the search box has the focus at once
+        active.send_keys("door", Keys.ENTER)  # Enter searches
+        wait.until(lambda d: len(_shown_ids(d)) == 10)
+        loaded = (
+            "return [...document.querySelectorAll('#results img.spectrogram')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"
+        )
+        driver.execute_script("document.querySelectorAll('#results img').forEach(i => i.loading = 'eager')")
+        wait.until(lambda d: d.execute_script(loaded))
+        for _ in range(30):  # Tab from the search box reaches the first sound
+            driver.switch_to.active_element.send_keys(Keys.TAB)
+            if driver.execute_script("return document.activeElement.matches('#results li.sound')"):
+                break
+        else:
+            pytest.fail("Tab never reached a sound")
+        first = driver.switch_to.active_element
+        first.send_keys(Keys.SPACE)  # Space plays it
+        playing = "return !document.activeElement.querySelector('audio').paused"
+        wait.until(lambda d: d.execute_script(playing))
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "page-desktop.png"))
+        driver.set_window_size(390, 1200)
+        wait.until(lambda d: d.execute_script("return window.innerWidth") <= 400)
+        width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        wide = driver.execute_script(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+            " > window.innerWidth).slice(0, 5).map(e => e.tagName + '.' + e.className)"
+        )
+        assert width[0] <= width[1], f"the page scrolls sideways at phone width: {width}, {wide}"
+        driver.save_screenshot(str(ARTIFACTS / "page-phone.png"))
