@@ -235,7 +235,8 @@ def build_version(
             n_tags = len(Scorer(bundle, contexts=contexts).tag_words)  # the tags it can suggest
             centres.save(staging)
             contexts.save(staging)
-            text_index.write(staging, live_metadata(corpus.catalogue, ids.tolist()).values())
+            words = live_metadata(corpus.catalogue, ids.tolist()).values()
+            text_index.write(staging, words)
             np.save(staging / versions.IDS, ids)
         t_build = time.perf_counter()
         timings = {
@@ -249,7 +250,17 @@ def build_version(
             **rows.summary(),
         }
         versions.commit_version(
-            root, staging, version, _manifest(bundle, factories, len(ids), n_tags, timings=timings)
+            root,
+            staging,
+            version,
+            _manifest(
+                bundle,
+                factories,
+                len(ids),
+                n_tags,
+                timings=timings,
+                words=text_index.words_fingerprint(words),
+            ),
         )
         shutil.rmtree(work, ignore_errors=True)
         return version, timings
@@ -276,7 +287,11 @@ def update_version(
         "parent": manifest["version"],
         **rows.summary(),
     }
-    if not new.any() and not len(gone):
+    ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
+    words = live_metadata(corpus.catalogue, ids.tolist()).values()
+    fingerprint = text_index.words_fingerprint(words)
+    summary["words_changed"] = fingerprint != manifest.get("words")
+    if not new.any() and not len(gone) and not summary["words_changed"]:
         return None, summary
     added = [h for h, is_new in zip(rows.hashes, new, strict=True) if is_new]
     z, phi = embed_rows(bundle, corpus.cache, added)
@@ -294,14 +309,13 @@ def update_version(
             vector_index.write(index, staging / name)
         centres.save(staging)
         contexts.save(staging)  # the tags of the sounds now live
-        ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
-        text_index.write(staging, live_metadata(corpus.catalogue, ids.tolist()).values())
+        text_index.write(staging, words)
         np.save(staging / versions.IDS, ids)
     counts = manifest["counts"]
     versions.commit_version(
         root,
         staging,
         version,
-        _manifest(bundle, manifest["factory"], len(ids), counts["tags"], update=summary),
+        _manifest(bundle, manifest["factory"], len(ids), counts["tags"], update=summary, words=fingerprint),
     )
     return version, summary

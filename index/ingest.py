@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Rejection, Sound, Source, Tag
+from index.catalogue.queries import confirmed_tags
 from index.metadata import SoundRecord, read_records
 from model.analysis import Analysis, analyse_many, file_hash
 from model.audio import AUDIO_SUFFIXES, AudioLimits
@@ -97,6 +98,12 @@ class _TagCache:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.tags = {t.name: t for t in session.scalars(select(Tag))}
+        self.confirmed = confirmed_tags(session)  # sound id → tags people confirmed: never dropped
+
+    def names_for(self, sound: Sound | None, rec: SoundRecord) -> list[str]:
+        """The tags a sound carries after this record: the record's, and those people confirmed."""
+        kept = self.confirmed.get(sound.id, []) if sound is not None and sound.id is not None else []
+        return clean_tags([*rec.tags, *kept])
 
     def get(self, names: list[str]) -> list[Tag]:
         out = []
@@ -151,7 +158,7 @@ def ingest(
                 if sound.content_hash not in cache:
                     todo.append((item, found))  # features lost: analyse again, update nothing else
                     continue
-                tags = clean_tags(item.tags)
+                tags = tag_cache.names_for(sound, item)
                 if _metadata_changed(sound, item, tags):
                     _apply_metadata(sound, item, tag_cache.get(tags))
                     summary.updated += 1
@@ -220,14 +227,16 @@ def _store(session, source, existing, by_hash, tag_cache, cache, rec, path, res:
         sound = Sound(uid=uid, source=source)
         session.add(sound)
         existing[uid] = sound
-    elif sound.content_hash == res.content_hash and not _metadata_changed(sound, rec, clean_tags(rec.tags)):
+    elif sound.content_hash == res.content_hash and not _metadata_changed(
+        sound, rec, tag_cache.names_for(sound, rec)
+    ):
         summary.unchanged += 1  # only the features had to be rebuilt
         return
     info = res.info
     sound.duration, sound.sample_rate, sound.channels = info.duration, info.sample_rate, info.channels
     sound.file_path, sound.file_format, sound.file_bytes = str(path), info.format, res.file_bytes
     sound.content_hash = res.content_hash
-    _apply_metadata(sound, rec, tag_cache.get(clean_tags(rec.tags)))
+    _apply_metadata(sound, rec, tag_cache.get(tag_cache.names_for(sound, rec)))
     by_hash[res.content_hash] = uid
     session.execute(delete(Rejection).where(Rejection.source_id == source.id, Rejection.record_key == rec.id))
     if is_new:

@@ -235,27 +235,40 @@ class SearchIndex:
         return self._nearest(vector, k, offset, filters, "similar", exclude=frozenset({int(sound_id)}))
 
     def similar_to_clip(
-        self, z_a: np.ndarray, k: int = 10, offset: int = 0, filters: Filters = Filters()
+        self,
+        z_a: np.ndarray,
+        k: int = 10,
+        offset: int = 0,
+        filters: Filters = Filters(),
+        exclude: frozenset[int] = frozenset(),
     ) -> list[Hit]:
-        """Catalogue sounds like a clip, from its L2-normalised z_a (V,)."""
-        return self._nearest(centred(z_a, self.centres.z_a), k, offset, filters, "similar")
+        """Catalogue sounds like a clip, from its L2-normalised z_a (V,); `exclude`: sound ids left out."""
+        return self._nearest(centred(z_a, self.centres.z_a), k, offset, filters, "similar", exclude)
 
     def suggest_tags(
-        self, z_a: np.ndarray, phi_a: np.ndarray, k: int = 10, method: str = DEFAULT_TAG_METHOD
+        self,
+        z_a: np.ndarray,
+        phi_a: np.ndarray,
+        k: int = 10,
+        method: str = DEFAULT_TAG_METHOD,
+        skip: frozenset[str] = frozenset(),
+        exclude: frozenset[int] = frozenset(),
     ) -> list[tuple[str, float, str]]:
         """(tag, score, source) for a clip from its L2-normalised z_a and φ_a, by one of
         `index.scoring.TAG_METHODS`; the source says which part gave the tag more of its score:
         `neighbours` (similar catalogue sounds) or `model` (the audio-tag embedding). Without tagged
-        neighbours in the index, every method falls back to `embedding`."""
-        votes = self.neighbour_votes(z_a) if method != "embedding" else None
+        neighbours in the index, every method falls back to `embedding`. `skip`: words never
+        suggested (a sound's own tags, those people rejected); `exclude`: sounds that do not vote
+        (the catalogue sound being tagged)."""
+        votes = self.neighbour_votes(z_a, exclude) if method != "embedding" else None
         votes = None if votes is None else votes[None, :]
         scores, sources = self.scorer.tag_scores_and_sources(phi_a, votes, method)
-        top = self.scorer.top_tags(scores[0], k)
+        top = [(w, s) for w, s in self.scorer.top_tags(scores[0], k + len(skip)) if w not in skip][:k]
         return [(w, s, str(sources[0, self.scorer.tag_position[w]])) for w, s in top]
 
-    def neighbour_votes(self, z_a: np.ndarray) -> np.ndarray | None:
+    def neighbour_votes(self, z_a: np.ndarray, exclude: frozenset[int] = frozenset()) -> np.ndarray | None:
         """Shares (C,) of the vocabulary tags among the nearest catalogue sounds; None if none has any."""
-        hits = self.similar_to_clip(z_a, NEIGHBOURS)
+        hits = self.similar_to_clip(z_a, NEIGHBOURS, exclude=exclude)
         sounds = self.metadata()
         position = self.scorer.tag_position
         ids = [

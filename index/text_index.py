@@ -12,6 +12,7 @@ immutable, so readers take no file lock; one connection serves a process's threa
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -43,6 +44,15 @@ def sound_text(sound: SoundMeta) -> tuple[str, str, str]:
     """A sound's (name, tags, description) as space-separated normalised words."""
     name, description = normalise_tag(sound.name), normalise_tag(sound.description or "")
     return " ".join(name), " ".join(sound.tag_words), " ".join(description)  # tag words: read once
+
+
+def words_fingerprint(sounds: Iterable[SoundMeta]) -> str:
+    """A hash of what the text index of `sounds` holds: it changes when a name, tag or description
+    does (a tag people confirmed), so an index update knows to write the words again."""
+    h = hashlib.sha1()
+    for sound in sorted(sounds, key=lambda x: x.id):
+        h.update(f"{sound.id}\x1f{chr(31).join(sound_text(sound))}\x1e".encode())
+    return h.hexdigest()[:16]
 
 
 def write(folder: Path, sounds: Iterable[SoundMeta]) -> None:

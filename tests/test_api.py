@@ -498,3 +498,55 @@ def test_routes_take_typed_dependencies_that_tests_can_override(data: Path) -> N
         assert c.get(f"{API}/tags").json() == ["rain", "door"]
         app.dependency_overrides.clear()
         assert len(c.get(f"{API}/tags").json()) > 2
+
+
+def test_tags_people_confirm_reach_the_catalogue_filters_and_training(data: Path, tmp_path: Path) -> None:
+    from index.catalogue.queries import live_sounds_with_words
+    from trainer.data import load_training_data
+
+    copy = Path(shutil.copytree(data, tmp_path / "data", symlinks=True))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with TestClient(create_app(Settings(data_dir=copy, api_token=TOKEN))) as c:
+        sound = c.get(f"{API}/sounds/1").json()
+        assert sound["verdicts"] == [] and "door" not in sound["tags"]
+        offered = c.get(f"{API}/sounds/1/tags", params={"k": 50}).json()["tags"]
+        assert offered and not {t["tag"] for t in offered} & set(sound["tags"])  # never its own tags
+        refused = offered[0]["tag"]
+        body = {"confirm": ["Door"], "reject": [refused], "by": "ana"}
+        _error(c.post(f"{API}/sounds/1/tags", json=body), 401, "unauthorized")
+        answer = c.post(f"{API}/sounds/1/tags", json=body, headers=auth)
+        assert answer.status_code == 200, answer.text
+        after = answer.json()
+        assert "door" in after["tags"] and after["reindex_job"] is not None
+        assert {(v["tag"], v["verdict"], v["by"]) for v in after["verdicts"]} == {
+            ("door", "confirmed", "ana"),
+            (refused, "rejected", "ana"),
+        }
+        assert c.get(f"{API}/sounds/1").json()["tags"] == after["tags"]  # shows on the sound
+        again = c.get(f"{API}/sounds/1/tags", params={"k": 50}).json()["tags"]
+        assert refused not in {t["tag"] for t in again} and "door" not in {t["tag"] for t in again}
+        filtered = c.get(
+            f"{API}/search", params={"q": "door", "tag": "door", "k": 50, "mode": "sound"}
+        ).json()
+        assert 1 in {x["id"] for x in filtered["results"]}  # the tag filter reads it at once
+        deadline = time.time() + 60
+        while c.get(f"{API}/jobs/{after['reindex_job']}").json()["state"] != "done":
+            assert time.time() < deadline, "the index update never finished"
+            time.sleep(0.2)
+        c.app.state.audiotag.refresh()
+        text = c.get(f"{API}/search", params={"q": "door", "mode": "text", "k": 50}).json()["results"]
+        assert 1 in {x["id"] for x in text}  # text search, after the update the verdict queued
+        _error(c.post(f"{API}/sounds/1/tags", json={}, headers=auth), 422, "no_tags")
+        _error(c.post(f"{API}/sounds/1/tags", json={"confirm": ["a"], "reject": ["a"]}, headers=auth), 422,
+               "conflicting_tags")  # fmt: skip
+        _error(c.post(f"{API}/sounds/1/tags", json={"confirm": ["42 !"]}, headers=auth), 422, "no_words")
+        _error(c.post(f"{API}/sounds/1/tags", json={"confirm": "dog"}, headers=auth), 422, "invalid_request")
+        _error(c.post(f"{API}/sounds/9999/tags", json={"confirm": ["dog"]}, headers=auth), 404, "not_found")
+        _error(c.get(f"{API}/sounds/9999/tags"), 404, "not_found")
+    cat = Catalogue(f"sqlite:///{copy / 'catalogue.db'}")
+    first_uid, _, words = live_sounds_with_words(cat)[0]  # in id order: sound 1
+    assert "door" in words
+    trained = load_training_data(cat, FeatureCache(copy / "cache/features"), val_split="hash")
+    clips = trained.train if first_uid in trained.train.uids else trained.val
+    assert "door" in clips.tags[clips.uids.index(first_uid)]  # the next training run's tag sets
+    cat.close()

@@ -180,3 +180,23 @@ def test_json_with_results_key(tmp_path: Path, parts) -> None:
     records = make_corpus(tmp_path / "audio", n=2)
     (tmp_path / "m.json").write_text(json.dumps({"count": 2, "next": None, "results": records}))
     assert ingest(cat, tmp_path / "audio", tmp_path / "m.json", cache, progress=False).added == 2
+
+
+def test_tags_people_confirmed_survive_ingesting_the_source_again(tmp_path: Path, parts) -> None:
+    from index.catalogue.queries import record_verdicts
+
+    cat, cache = parts
+    records = make_corpus(tmp_path / "audio", n=3)
+    meta = write_jsonl(tmp_path / "m.jsonl", records)
+    ingest(cat, tmp_path / "audio", meta, cache, progress=False)
+    with cat.session() as s:
+        first = s.scalars(select(Sound).where(Sound.uid == "audio:1000")).one().id
+    record_verdicts(cat, first, {"zebra": "confirmed", "glass": "rejected"}, "ana")
+    again = ingest(cat, tmp_path / "audio", meta, cache, progress=False)
+    assert (again.updated, again.unchanged) == (0, 3)  # the confirmed tag is not a change of source
+    records[0]["tags"] = ["growl"]  # the source's own tags change
+    changed = ingest(
+        cat, tmp_path / "audio", write_jsonl(tmp_path / "m2.jsonl", records), cache, progress=False
+    )
+    assert changed.updated == 1
+    assert _snapshot(cat)[0][6] == ("growl", "zebra")

@@ -15,13 +15,14 @@ from tests.browser import chromium, needs_chromium
 from tests.conftest import indexed_copy, running_server
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+TOKEN = "page-test-token"
 pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def base(trained_data_dir: Path, tmp_path_factory):
     data = indexed_copy(trained_data_dir, tmp_path_factory.mktemp("page"))
-    with running_server(data) as url:
+    with running_server(data, api_token=TOKEN) as url:
         yield url
 
 
@@ -115,3 +116,39 @@ def test_spectrograms_keyboard_and_phone_width(base: str) -> None:
         )
         assert width[0] <= width[1], f"the page scrolls sideways at phone width: {width}, {wide}"
         driver.save_screenshot(str(ARTIFACTS / "page-phone.png"))
+
+
+def test_a_tag_confirmed_on_the_page_shows_on_the_sound_after_a_reload(base: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with chromium() as driver:
+        wait = WebDriverWait(driver, 60)
+        driver.get(f"{base}/?q=rain&mode=sound")
+        wait.until(lambda d: len(_shown_ids(d)) == 10)
+        first = driver.find_element(By.CSS_SELECTOR, "#results li.sound")
+        sound_id = first.get_attribute("data-id")
+        first.find_element(By.CSS_SELECTOR, "button.suggest").click()
+        wait.until(lambda d: first.find_elements(By.CSS_SELECTOR, ".chip"))
+        chips = first.find_elements(By.CSS_SELECTOR, ".chip")
+        confirmed, rejected = chips[0].get_attribute("data-tag"), chips[1].get_attribute("data-tag")
+        chips[0].find_element(By.CSS_SELECTOR, "button.confirm").click()  # no token yet: asked for
+        wait.until(lambda d: "write token" in d.find_element(By.ID, "search-note").text)
+        driver.find_element(By.ID, "token").send_keys(TOKEN)
+        chips[0].find_element(By.CSS_SELECTOR, "button.confirm").click()
+        chips[1].find_element(By.CSS_SELECTOR, "button.reject").click()
+        wait.until(lambda d: confirmed in first.find_element(By.CSS_SELECTOR, ".tags").text.split())
+        wait.until(lambda d: len(first.find_elements(By.CSS_SELECTOR, ".chip")) == len(chips) - 2)
+        driver.refresh()
+        wait.until(lambda d: len(_shown_ids(d)) == 10)
+        again = driver.find_element(By.CSS_SELECTOR, f"#results li.sound[data-id='{sound_id}']")
+        assert confirmed in again.find_element(By.CSS_SELECTOR, ".tags").text.split()
+        again.find_element(By.CSS_SELECTOR, "button.suggest").click()
+        wait.until(lambda d: again.find_elements(By.CSS_SELECTOR, ".chip") or "nothing" in again.text)
+        offered = {c.get_attribute("data-tag") for c in again.find_elements(By.CSS_SELECTOR, ".chip")}
+        assert confirmed not in offered and rejected not in offered  # neither is offered again
+    body = httpx.get(f"{base}/api/v1/sounds/{sound_id}", timeout=30).json()
+    assert {(v["tag"], v["verdict"]) for v in body["verdicts"]} >= {
+        (confirmed, "confirmed"),
+        (rejected, "rejected"),
+    }

@@ -8,20 +8,25 @@ catalogue sound from `get_sound`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, File, Request, UploadFile
 from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.api.engine import Clip
 from app.api.errors import ApiError
+from app.api.observe import token_matches
 from app.api.state import NotReady, Service
 from app.api.uploads import decode_upload, read_upload
 from index.catalogue.models import Sound as SoundRow
 from index.catalogue.queries import sounds_with_tags
 from index.search import SearchIndex
+from model.audio import AudioError, decode
 
+bearer = HTTPBearer(auto_error=False)
 AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
 SOUND_ID = PathParam(..., ge=1, le=2**62)
 
@@ -69,3 +74,23 @@ def get_sound(service: ServiceDep, sound_id: int = SOUND_ID) -> SoundRow:
 
 
 SoundDep = Annotated[SoundRow, Depends(get_sound)]
+
+
+def require_token(service: ServiceDep, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    """Writes need the server's token: 403 when the server has none, 401 without the right one."""
+    token = service.settings.api_token
+    if not token:
+        raise ApiError(403, "disabled", "admin endpoints are disabled: set AUDIOTAG_API_TOKEN on the server")
+    if creds is None or not token_matches(creds.credentials, token):
+        raise ApiError(
+            401, "unauthorized", "a valid bearer token is required", {"WWW-Authenticate": "Bearer"}
+        )
+
+
+def sound_clip(service: Service, index: SearchIndex, row: SoundRow) -> Clip:
+    """A catalogue sound's own file as a clip (a blocking read: call it in the pool); 404 when gone."""
+    try:
+        wave, info = decode(Path(row.file_path), service.rt.limits)
+    except (AudioError, OSError) as err:  # the catalogue's file, not the caller's: gone or changed
+        raise ApiError(404, "audio_missing", f"the audio of sound {row.id} cannot be read: {err}") from None
+    return Clip(index.bundle.logmel(wave, info.sample_rate))

@@ -87,11 +87,22 @@ class Engine:
 
         return await self._run(index, answer)
 
-    async def suggest_tags(self, index: SearchIndex, clip: Clip, k: int, method: str) -> TagsResponse:
+    async def suggest_tags(
+        self,
+        index: SearchIndex,
+        clip: Clip,
+        k: int,
+        method: str,
+        skip: frozenset[str] = frozenset(),
+        sound_id: int | None = None,
+    ) -> TagsResponse:
+        """Suggested tags for a clip; for a catalogue sound (`sound_id`) it does not vote for itself,
+        and `skip` (its own tags, those people rejected) is never suggested."""
         z, phi = await self.embed(index, clip)
+        exclude = frozenset() if sound_id is None else frozenset({sound_id})
 
         def answer() -> TagsResponse:
-            found = index.suggest_tags(z, phi, k, method)
+            found = index.suggest_tags(z, phi, k, method, skip, exclude)
             tags = [TagScore(tag=t, score=round(s, 4), source=src) for t, s, src in found]
             return TagsResponse(method=method, tags=tags)
 

@@ -14,7 +14,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from threadpoolctl import threadpool_limits
 
-from app.api import errors, observe, routes_audio, routes_health, routes_jobs, routes_search, routes_sounds
+from app.api import (
+    errors,
+    observe,
+    routes_audio,
+    routes_health,
+    routes_jobs,
+    routes_search,
+    routes_sounds,
+    routes_verdicts,
+)
 from app.api.results import API
 from app.api.state import Service, log
 from app.api.uploads import BodyLimit
@@ -63,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = observe.install(
         app, s.rate_limit_per_minute, s.api_token if s.require_token_for_reads else None
     )
-    for module in (routes_health, routes_search, routes_audio, routes_sounds, routes_jobs):
+    for module in (routes_health, routes_search, routes_audio, routes_sounds, routes_verdicts, routes_jobs):
         errors.document_errors(module.router, API, observe.OPEN_PATHS)
         app.include_router(module.router, prefix=API)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.api.schemas import HowMatched, LabelScore, ScoredSound, SearchResult, Sound
+from app.api.schemas import HowMatched, LabelScore, ScoredSound, SearchResult, Sound, TagVerdictBody
+from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound as SoundRow
-from index.catalogue.queries import SoundMeta
+from index.catalogue.queries import SoundMeta, tag_verdicts
 from index.hybrid import Match, relevance
 from index.scoring import LabelSet
 from index.search import Hit, SearchIndex
@@ -62,3 +63,8 @@ def label_scores(labels: LabelSet, p: np.ndarray) -> list[LabelScore]:
         )
         for i in ranked
     ]
+
+
+def verdict_bodies(catalogue: Catalogue, sound_id: int) -> list[TagVerdictBody]:
+    """The verdicts people gave on a sound's tags (SQL: call it from the pool)."""
+    return [TagVerdictBody(**vars(v)) for v in tag_verdicts(catalogue, sound_id)]

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from app.api.deps import ServiceDep
+from app.api.deps import ServiceDep, require_token
 from app.api.errors import ApiError, error_responses
-from app.api.observe import token_matches
 from app.api.schemas import Job
 from index.jobs import JobError, JobView
 from index.reindex import ReindexError, new_reindex_job
 
 router = APIRouter(tags=["jobs"])
-bearer = HTTPBearer(auto_error=False)
-
-
-def require_token(service: ServiceDep, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-    token = service.settings.api_token
-    if not token:
-        raise ApiError(403, "disabled", "admin endpoints are disabled: set AUDIOTAG_API_TOKEN on the server")
-    if creds is None or not token_matches(creds.credentials, token):
-        raise ApiError(
-            401, "unauthorized", "a valid bearer token is required", {"WWW-Authenticate": "Bearer"}
-        )
 
 
 class ReindexRequest(BaseModel):

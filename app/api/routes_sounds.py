@@ -11,8 +11,8 @@ from fastapi.responses import FileResponse
 from app.api.deps import IndexDep, ServiceDep, SoundDep
 from app.api.errors import ApiError, error_responses
 from app.api.pictures import spectrogram_png
-from app.api.results import sound_body
-from app.api.schemas import SimilarResponse, Sound
+from app.api.results import sound_body, verdict_bodies
+from app.api.schemas import SimilarResponse, SoundDetail
 from model.analysis import analyse_file
 from model.features import FeatureConfig
 from model.files import write_atomic
@@ -37,10 +37,13 @@ SPECTROGRAM_MAX_AGE_S = 86400
 
 
 @router.get(
-    "/sounds/{sound_id}", response_model=Sound, responses=error_responses(404), summary="A sound's metadata"
+    "/sounds/{sound_id}",
+    response_model=SoundDetail,
+    responses=error_responses(404),
+    summary="A sound's metadata, with the verdicts people gave on its tags",
 )
-def sound(row: SoundDep) -> dict:
-    return sound_body(row)
+def sound(service: ServiceDep, row: SoundDep) -> SoundDetail:
+    return SoundDetail(**sound_body(row), verdicts=verdict_bodies(service.catalogue, row.id))
 
 
 @router.get(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 
@@ -108,3 +111,39 @@ class Job(BaseModel):
     started_at: str | None
     finished_at: str | None
     worker: str | None = Field(None, description="The process that ran it: host name and pid.")
+
+
+class TagVerdictBody(BaseModel):
+    tag: str = Field(examples=["dog"])
+    verdict: str = Field(description="confirmed or rejected.", examples=["confirmed"])
+    by: str | None = Field(None, description="Who gave it, as they said.", examples=["ana"])
+    at: datetime
+
+
+class SoundDetail(Sound):
+    verdicts: list[TagVerdictBody] = Field(
+        default_factory=list, description="Tags people confirmed (now among `tags`) or rejected."
+    )
+
+
+class TagVerdictsRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    confirm: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50, examples=[["dog", "bark"]]
+    )
+    reject: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=50, examples=[["cat"]]
+    )
+    by: str | None = Field(None, max_length=200, description="Who confirms (kept with each verdict).")
+
+
+class SoundTagsResponse(BaseModel):
+    id: int
+    tags: list[str] = Field(description="The sound's tags now, confirmed ones included.")
+    verdicts: list[TagVerdictBody]
+    reindex_job: int | None = Field(
+        None,
+        description="The index update queued so text search reads the new tags (filters and "
+        "tag suggestion read them at once).",
+    )

@@ -87,6 +87,21 @@ class Sound(Base):
         return sorted(t.name for t in self.tags)
 
 
+class TagVerdict(Base):
+    """A person's verdict on one tag of one sound: `confirmed` (the sound carries it from then on,
+    whatever its source says) or `rejected` (it is not suggested for that sound again)."""
+
+    __tablename__ = "tag_verdicts"
+    __table_args__ = (UniqueConstraint("sound_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sound_id: Mapped[int] = mapped_column(ForeignKey("sounds.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(100))
+    verdict: Mapped[str] = mapped_column(String(20))  # confirmed | rejected
+    by: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Rejection(Base):
     """A file that ingest refused, with why: kept so a rerun reports it without decoding again."""
 

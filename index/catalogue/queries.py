@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from index.catalogue.db import Catalogue
-from index.catalogue.models import Rejection, Sound, Tag, sound_tags
+from index.catalogue.models import Rejection, Sound, Tag, TagVerdict, sound_tags
 from model.tags import normalise_tags
 
 
@@ -180,3 +180,50 @@ def strip_sound_words(catalogue: Catalogue, ids: list[int] | None = None) -> Non
         chosen = Sound.id.in_(ids) if ids is not None else True
         s.execute(sound_tags.delete().where(sound_tags.c.sound_id.in_(select(Sound.id).where(chosen))))
         s.execute(update(Sound).where(chosen).values(name="", description=None))
+
+
+VERDICTS = ("confirmed", "rejected")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    tag: str
+    verdict: str  # confirmed | rejected
+    by: str | None
+    at: datetime
+
+
+def tag_verdicts(catalogue: Catalogue, sound_id: int) -> list[Verdict]:
+    """The verdicts people gave on a sound's tags, by tag."""
+    with catalogue.session() as s:
+        rows = s.scalars(select(TagVerdict).where(TagVerdict.sound_id == sound_id).order_by(TagVerdict.tag))
+        return [Verdict(v.tag, v.verdict, v.by, v.at) for v in rows]
+
+
+def confirmed_tags(session) -> dict[int, list[str]]:
+    """sound id → the tags people confirmed on it (ingest keeps them when a source is read again)."""
+    confirmed = TagVerdict.verdict == "confirmed"
+    rows = session.execute(select(TagVerdict.sound_id, TagVerdict.tag).where(confirmed))
+    out: dict[int, list[str]] = {}
+    for sound_id, tag in rows:
+        out.setdefault(sound_id, []).append(tag)
+    return out
+
+
+def record_verdicts(catalogue: Catalogue, sound_id: int, verdicts: dict[str, str], by: str | None) -> None:
+    """Store each tag's verdict (the latest wins). A confirmed tag joins the sound's tags; a rejected
+    one leaves them if a person had confirmed it (tags from the sound's source stay)."""
+    with catalogue.session() as s, s.begin():
+        sound = s.get(Sound, sound_id, options=[selectinload(Sound.tags)])
+        before = {v.tag: v for v in s.scalars(select(TagVerdict).where(TagVerdict.sound_id == sound_id))}
+        known = {t.name: t for t in s.scalars(select(Tag).where(Tag.name.in_(list(verdicts))))}
+        for tag, verdict in verdicts.items():
+            row = before.get(tag) or TagVerdict(sound_id=sound_id, tag=tag)
+            was_confirmed = row.verdict == "confirmed"
+            row.verdict, row.by, row.at = verdict, by, datetime.now(UTC)
+            s.add(row)
+            carried = {t.name for t in sound.tags}
+            if verdict == "confirmed" and tag not in carried:
+                sound.tags.append(known.get(tag) or Tag(name=tag))
+            elif verdict == "rejected" and was_confirmed and tag in carried:
+                sound.tags = [t for t in sound.tags if t.name != tag]

@@ -93,8 +93,66 @@ function soundItem(sound) {
     if (e.key === " " && e.target === li) { e.preventDefault(); toggle(); }
   });
   li.dataset.id = sound.id;
-  li.append(meta, tags, picture, audio);
+  const offer = document.createElement("button");
+  offer.type = "button";
+  offer.className = "link suggest";
+  offer.textContent = "suggest tags";
+  const chips = document.createElement("div");
+  chips.className = "chips";
+  offer.addEventListener("click", () => offerTags(sound, tags, chips));
+  li.append(meta, tags, picture, audio, offer, chips);
   return li;
+}
+
+async function offerTags(sound, tagsBox, chips) {
+  // Suggestions for a catalogue sound as chips to confirm (✓) or reject (✕).
+  chips.textContent = "…";
+  try {
+    const body = await call(`/sounds/${sound.id}/tags?k=6`);
+    chips.replaceChildren(...body.tags.map((t) => verdictChip(sound, t.tag, tagsBox, chips)));
+    if (!body.tags.length) chips.textContent = "nothing more to suggest";
+  } catch (err) {
+    chips.textContent = err.message;
+  }
+}
+
+function verdictChip(sound, tag, tagsBox, chips) {
+  const chip = document.createElement("span");
+  chip.className = "chip";
+  chip.dataset.tag = tag;
+  chip.append(tag);
+  for (const [kind, mark, what] of [["confirm", "✓", "confirm"], ["reject", "✕", "reject"]]) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = kind;
+    b.textContent = mark;
+    b.setAttribute("aria-label", `${what} ${tag}`);
+    b.addEventListener("click", () => giveVerdict(sound, tag, kind, chip, tagsBox, chips));
+    chip.append(b);
+  }
+  return chip;
+}
+
+async function giveVerdict(sound, tag, kind, chip, tagsBox, chips) {
+  const token = $("token").value.trim();
+  if (!token) {
+    $("write").open = true;
+    $("token").focus();
+    note("search-note", "enter the write token to confirm or reject tags", true);
+    return;
+  }
+  try {
+    const body = await call(`/sounds/${sound.id}/tags`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ [kind]: [tag] }),
+    });
+    tagsBox.replaceChildren(...body.tags.map(tagButton));
+    chip.remove();
+    sessionStorage.setItem("audiotag-token", token);
+  } catch (err) {
+    note("search-note", `${sound.name}: ${err.message}`, true);
+  }
 }
 
 function howMatched(match) {
@@ -230,4 +288,5 @@ call("/ready").then(
   (r) => { $("status").textContent = `${r.sounds} sounds · model ${r.model_version}`; },
   (err) => { $("status").textContent = `not ready: ${err.message}`; $("status").classList.add("bad"); },
 );
+$("token").value = sessionStorage.getItem("audiotag-token") || "";
 showUrl(); // a pasted or reloaded link shows its search

@@ -1,0 +1,78 @@
+"""Tags people confirm: suggestions for a catalogue sound, and the verdicts on them.
+
+A confirmed tag joins the sound's tags (marked with who and when), so tag filters, tag suggestion
+and the next training run read it at once, and text search after the index update the request
+queues; a rejected suggestion is never offered for that sound again.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import IndexDep, ServiceDep, SoundDep, require_token, sound_clip
+from app.api.errors import ApiError, error_responses
+from app.api.results import verdict_bodies
+from app.api.schemas import SoundTagsResponse, TagsResponse, TagVerdictsRequest
+from index import versions
+from index.catalogue.queries import record_verdicts, sounds_with_tags, tag_verdicts
+from index.ingest import clean_tags
+from index.reindex import new_reindex_job
+from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
+from model.tags import normalise_tag, normalise_tags
+
+router = APIRouter(tags=["tags"])
+
+
+@router.get(
+    "/sounds/{sound_id}/tags",
+    response_model=TagsResponse,
+    responses=error_responses(404, 503),
+    summary="Tags to suggest for a catalogue sound",
+    description="As `POST /tags` for the sound's own audio, leaving out the tags it has, those people "
+    "rejected on it, and its own vote among its neighbours.",
+)
+async def suggestions(
+    service: ServiceDep,
+    index: IndexDep,
+    row: SoundDep,
+    k: int = Query(10, ge=1, le=100),
+    method: str = Query(DEFAULT_TAG_METHOD, pattern=f"^({'|'.join(TAG_METHODS)})$"),
+) -> TagsResponse:
+    clip = await run_in_threadpool(sound_clip, service, index, row)
+    verdicts = await run_in_threadpool(tag_verdicts, service.catalogue, row.id)
+    rejected = [v.tag for v in verdicts if v.verdict == "rejected"]
+    skip = frozenset(normalise_tags([*row.tag_names, *rejected]))
+    return await service.engine.suggest_tags(index, clip, k, method, skip, row.id)
+
+
+@router.post(
+    "/sounds/{sound_id}/tags",
+    response_model=SoundTagsResponse,
+    dependencies=[Depends(require_token)],
+    responses=error_responses(401, 403, 404, 422),
+    summary="Confirm or reject tags of a catalogue sound (bearer token)",
+    description="`confirm`: tags the sound carries from now on (kept when its source is ingested "
+    "again); `reject`: suggestions not to offer again (a tag someone confirmed before leaves the "
+    "sound). Each verdict keeps `by` and the time; the latest verdict on a tag wins.",
+)
+def post_verdicts(service: ServiceDep, row: SoundDep, body: TagVerdictsRequest) -> SoundTagsResponse:
+    confirm, reject = clean_tags(body.confirm), clean_tags(body.reject)
+    if not confirm and not reject:
+        raise ApiError(422, "no_tags", "give at least one tag to confirm or reject")
+    if both := sorted(set(confirm) & set(reject)):
+        raise ApiError(422, "conflicting_tags", f"both confirmed and rejected: {', '.join(both)}")
+    if wordless := [t for t in confirm + reject if not normalise_tag(t)]:
+        raise ApiError(422, "no_words", f"no word left after normalising: {', '.join(wordless)}")
+    by = body.by.strip() if body.by and body.by.strip() else None
+    record_verdicts(service.catalogue, row.id, {**dict.fromkeys(confirm, "confirmed"),
+                                                **dict.fromkeys(reject, "rejected")}, by)  # fmt: skip
+    indices = service.settings.indices_dir
+    versions.note_catalogue_change(indices)  # every server process reads the sounds' tags again
+    job = None
+    if versions.current_version(indices) is not None:
+        job = new_reindex_job(service.jobs, "update")
+        service.submit(job)
+    now = sounds_with_tags(service.catalogue, [row.id])[row.id]
+    verdicts = verdict_bodies(service.catalogue, row.id)
+    return SoundTagsResponse(id=row.id, tags=now.tag_names, verdicts=verdicts, reindex_job=job)
