@@ -550,3 +550,39 @@ def test_tags_people_confirm_reach_the_catalogue_filters_and_training(data: Path
     clips = trained.train if first_uid in trained.train.uids else trained.val
     assert "door" in clips.tags[clips.uids.index(first_uid)]  # the next training run's tag sets
     cat.close()
+
+
+def test_an_upload_offered_for_the_catalogue_becomes_a_sound(data: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(data, tmp_path / "data", symlinks=True))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    clip = _wav(tone(1234.0, 1.3, seed=77))
+    form = {"tags": "Whistle, high", "name": "my whistle", "by": "ana"}
+    with TestClient(create_app(Settings(data_dir=copy, api_token=TOKEN))) as c:
+        _error(c.post(f"{API}/sounds", files={"file": ("w.wav", clip)}, data=form), 401, "unauthorized")
+        added = c.post(f"{API}/sounds", files={"file": ("w.wav", clip)}, data=form, headers=auth)
+        assert added.status_code == 201, added.text
+        body = added.json()
+        assert body["tags"] == ["high", "whistle"] and body["reindex_job"] is not None
+        assert {(v["tag"], v["verdict"], v["by"]) for v in body["verdicts"]} == {
+            ("high", "confirmed", "ana"),
+            ("whistle", "confirmed", "ana"),
+        }
+        sound = c.get(f"{API}/sounds/{body['id']}").json()
+        assert sound["name"] == "my whistle" and sf.info(io.BytesIO(c.get(sound["audio_url"]).content))
+
+        def offer(audio: bytes, fields: dict = form):
+            return c.post(f"{API}/sounds", files={"file": ("x.wav", audio)}, data=fields, headers=auth)
+
+        _error(offer(clip), 409, "duplicate")
+        _error(offer(c.get(f"{API}/sounds/1/audio").content), 409, "duplicate")  # a catalogue sound's audio
+        _error(offer(b"no audio" * 30), 415, "not_audio")
+        _error(offer(clip, {"tags": " , 42"}), 422, "no_words")
+        deadline = time.time() + 60
+        while c.get(f"{API}/jobs/{body['reindex_job']}").json()["state"] != "done":
+            assert time.time() < deadline, "the index update never finished"
+            time.sleep(0.2)
+        c.app.state.audiotag.refresh()
+        found = c.get(f"{API}/search", params={"q": "whistle", "mode": "text"}).json()["results"]
+        assert [x["id"] for x in found] == [body["id"]]
+        assert c.get(f"{API}/sounds/{body['id']}/similar", params={"k": 3}).status_code == 200  # indexed
+    assert len(list((copy / "uploads").iterdir())) == 1  # refused uploads leave no file behind

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.browser import chromium, needs_chromium
-from tests.conftest import indexed_copy, running_server
+from tests.conftest import indexed_copy, running_server, tone, write_audio
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TOKEN = "page-test-token"
@@ -118,7 +118,7 @@ def test_spectrograms_keyboard_and_phone_width(base: str) -> None:
         driver.save_screenshot(str(ARTIFACTS / "page-phone.png"))
 
 
-def test_a_tag_confirmed_on_the_page_shows_on_the_sound_after_a_reload(base: str) -> None:
+def test_a_tag_confirmed_on_the_page_shows_on_the_sound_after_a_reload(base: str, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -147,6 +147,18 @@ def test_a_tag_confirmed_on_the_page_shows_on_the_sound_after_a_reload(base: str
         wait.until(lambda d: again.find_elements(By.CSS_SELECTOR, ".chip") or "nothing" in again.text)
         offered = {c.get_attribute("data-tag") for c in again.find_elements(By.CSS_SELECTOR, ".chip")}
         assert confirmed not in offered and rejected not in offered  # neither is offered again
+        clip = write_audio(tmp_path / "new clip.wav", tone(1500.0, 1.1, seed=9), 22050)
+        driver.find_element(By.ID, "file").send_keys(str(clip))  # an upload offered for the catalogue
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#suggested .choice"))
+        chosen = driver.find_element(By.CSS_SELECTOR, "#suggested .choice")
+        chosen_tag = chosen.text
+        chosen.click()
+        assert chosen.get_attribute("aria-pressed") == "true"
+        driver.find_element(By.ID, "add-button").click()
+        wait.until(lambda d: "added as sound" in d.find_element(By.ID, "add-note").text)
+        added = driver.find_element(By.ID, "add-note").text.split("added as sound ")[1].split()[0]
+    new = httpx.get(f"{base}/api/v1/sounds/{added}", timeout=30).json()
+    assert new["name"] == "new clip" and chosen_tag in new["tags"]
     body = httpx.get(f"{base}/api/v1/sounds/{sound_id}", timeout=30).json()
     assert {(v["tag"], v["verdict"]) for v in body["verdicts"]} >= {
         (confirmed, "confirmed"),

@@ -44,6 +44,7 @@ MEANING = {
     401: "A valid bearer token is required.",
     403: "The endpoint is disabled on this server.",
     404: "No such resource.",
+    409: "The sound is in the catalogue already (the same audio).",
     413: "The body or the uploaded file is over the size limit.",
     415: "The upload is not audio, or in a format that cannot be decoded.",
     422: "A parameter or the upload is invalid; the message says which and why.",

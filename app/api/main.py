@@ -22,6 +22,7 @@ from app.api import (
     routes_jobs,
     routes_search,
     routes_sounds,
+    routes_uploads,
     routes_verdicts,
 )
 from app.api.results import API
@@ -72,7 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = observe.install(
         app, s.rate_limit_per_minute, s.api_token if s.require_token_for_reads else None
     )
-    for module in (routes_health, routes_search, routes_audio, routes_sounds, routes_verdicts, routes_jobs):
+    routers = (
+        routes_health, routes_search, routes_audio, routes_sounds,
+        routes_verdicts, routes_uploads, routes_jobs,
+    )  # fmt: skip
+    for module in routers:
         errors.document_errors(module.router, API, observe.OPEN_PATHS)
         app.include_router(module.router, prefix=API)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

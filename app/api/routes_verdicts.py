@@ -14,10 +14,8 @@ from app.api.deps import IndexDep, ServiceDep, SoundDep, require_token, sound_cl
 from app.api.errors import ApiError, error_responses
 from app.api.results import verdict_bodies
 from app.api.schemas import SoundTagsResponse, TagsResponse, TagVerdictsRequest
-from index import versions
 from index.catalogue.queries import record_verdicts, sounds_with_tags, tag_verdicts
 from index.ingest import clean_tags
-from index.reindex import new_reindex_job
 from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
 from model.tags import normalise_tag, normalise_tags
 
@@ -67,12 +65,7 @@ def post_verdicts(service: ServiceDep, row: SoundDep, body: TagVerdictsRequest) 
     by = body.by.strip() if body.by and body.by.strip() else None
     record_verdicts(service.catalogue, row.id, {**dict.fromkeys(confirm, "confirmed"),
                                                 **dict.fromkeys(reject, "rejected")}, by)  # fmt: skip
-    indices = service.settings.indices_dir
-    versions.note_catalogue_change(indices)  # every server process reads the sounds' tags again
-    job = None
-    if versions.current_version(indices) is not None:
-        job = new_reindex_job(service.jobs, "update")
-        service.submit(job)
+    job = service.catalogue_changed()
     now = sounds_with_tags(service.catalogue, [row.id])[row.id]
     verdicts = verdict_bodies(service.catalogue, row.id)
     return SoundTagsResponse(id=row.id, tags=now.tag_names, verdicts=verdicts, reindex_job=job)

@@ -21,7 +21,7 @@ from app.api.observe import Metrics
 from app.runtime import Runtime
 from index import versions
 from index.jobs import JobStore
-from index.reindex import run_reindex
+from index.reindex import new_reindex_job, run_reindex
 from index.search import CATALOGUE_MAX_AGE_S, SearchIndex
 from index.versions import IndexMismatchError
 from model.bundle import Bundle, BundleError
@@ -101,6 +101,18 @@ class Service:
         index = self._index
         if index is not None:
             index.metadata(max_age=CATALOGUE_MAX_AGE_S / 2)
+
+    def catalogue_changed(self) -> int | None:
+        """After a write to the catalogue's sounds or tags: every server process reads the sounds'
+        metadata again (filters, tag suggestion), and an index update is queued so the text index
+        and tag contexts follow; its job id, or None while no index is published."""
+        indices = self.settings.indices_dir
+        versions.note_catalogue_change(indices)
+        if versions.current_version(indices) is None:
+            return None
+        job = new_reindex_job(self.jobs, "update")
+        self.submit(job)
+        return job
 
     def submit(self, job_id: int) -> None:
         """Run the queued job here, unless separate `audiotag worker` processes run the queue."""

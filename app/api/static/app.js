@@ -219,6 +219,8 @@ async function upload(file) {
   $("similar").replaceChildren();
   $("scores").replaceChildren();
   spectrogramOf(file);
+  $("add-form").hidden = true;
+  note("add-note", "");
   const form = () => { const f = new FormData(); f.append("file", file); return f; };
   try {
     const [tags, similar] = await Promise.all([
@@ -227,15 +229,42 @@ async function upload(file) {
     ]);
     tags.tags.forEach((t) => {
       const li = document.createElement("li");
-      const b = tagButton(t.tag);
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "tag choice";
+      b.textContent = t.tag;
+      b.setAttribute("aria-pressed", "false"); // chosen tags go with the clip into the catalogue
       b.title = `score ${t.score.toFixed(3)}, from ${t.source === "model" ? "the model" : "similar sounds"}`;
+      b.addEventListener("click", () => b.setAttribute("aria-pressed", String(b.getAttribute("aria-pressed") !== "true")));
       li.append(b);
       $("suggested").append(li);
     });
+    $("add-form").hidden = false;
+    $("add-name").value = file.name.replace(/\.[^.]+$/, "");
+    note("add-note", "choose the tags that fit, then add the clip");
     similar.results.forEach((s) => $("similar").append(soundItem(s)));
     note("upload-note", `${file.name}: ${tags.tags.length} tags suggested`);
   } catch (err) {
     note("upload-note", `${file.name}: ${err.message}`, true);
+  }
+}
+
+async function addClip() {
+  const chosen = [...document.querySelectorAll("#suggested .choice[aria-pressed=true]")].map((b) => b.textContent);
+  const token = $("token").value.trim();
+  if (!chosen.length) { note("add-note", "choose at least one tag", true); return; }
+  if (!token) { $("write").open = true; $("token").focus(); note("add-note", "enter the write token first", true); return; }
+  const form = new FormData();
+  form.append("file", clip);
+  form.append("tags", chosen.join(", "));
+  form.append("name", $("add-name").value.trim());
+  try {
+    const body = await call("/sounds", { method: "POST", body: form, headers: { Authorization: `Bearer ${token}` } });
+    note("add-note", `added as sound ${body.id} with ${body.tags.join(", ")}; searchable once the index update has run`);
+    $("add-form").hidden = true;
+    sessionStorage.setItem("audiotag-token", token);
+  } catch (err) {
+    note("add-note", err.message, true);
   }
 }
 
@@ -270,6 +299,7 @@ $("prev").addEventListener("click", () => search(shown.state, shown.page - 1, "p
 $("next").addEventListener("click", () => search(shown.state, shown.page + 1, "push"));
 window.addEventListener("popstate", showUrl); // back and forward show the search of that URL
 $("classify-form").addEventListener("submit", (e) => { e.preventDefault(); classify(); });
+$("add-form").addEventListener("submit", (e) => { e.preventDefault(); addClip(); });
 $("file").addEventListener("change", () => { if ($("file").files[0]) upload($("file").files[0]); });
 const drop = $("drop");
 ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
