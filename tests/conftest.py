@@ -137,9 +137,10 @@ def server_log(data: Path, port: int) -> Path:
 
 
 @contextmanager
-def running_server(data: Path, **env: str) -> Iterator[str]:
+def running_server(data: Path, ready_path: str = "/api/v1/ready", **env: str) -> Iterator[str]:
     """`audiotag serve` (uvicorn) on a free loopback port over `data`, with AUDIOTAG_* `env`
-    overrides; yields its base URL once /ready answers 200, stops it after."""
+    overrides; yields its base URL once `ready_path` answers 200 (/health for a server that has
+    no index to serve), stops it after."""
     import httpx
 
     port = free_port()
@@ -165,7 +166,7 @@ def running_server(data: Path, **env: str) -> Iterator[str]:
             while True:
                 assert proc.poll() is None, log_path.read_text()
                 try:
-                    if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
+                    if httpx.get(f"{base}{ready_path}", timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass

@@ -164,3 +164,19 @@ def test_a_tag_confirmed_on_the_page_shows_on_the_sound_after_a_reload(base: str
         (confirmed, "confirmed"),
         (rejected, "rejected"),
     }
+
+
+def test_the_page_says_why_when_no_index_is_published(trained_data_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    data = Path(shutil.copytree(trained_data_dir, tmp_path / "data", symlinks=True))
+    shutil.rmtree(data / "indices", ignore_errors=True)
+    with running_server(data, ready_path="/api/v1/health") as url, chromium() as driver:
+        wait = WebDriverWait(driver, 30)
+        driver.get(f"{url}/?q=rain")
+        wait.until(lambda d: "not ready" in d.find_element(By.ID, "status").text)
+        wait.until(lambda d: "audiotag index build" in d.find_element(By.ID, "search-note").text)
+        assert "error" in driver.find_element(By.ID, "search-note").get_attribute("class")
