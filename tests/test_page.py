@@ -102,6 +102,14 @@ def test_spectrograms_keyboard_and_phone_width(base: str) -> None:
         else:
             pytest.fail("Tab never reached a sound")
         first = driver.switch_to.active_element
+        ranged = driver.execute_async_script(  # what the player's seeking asks: a byte range
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0].querySelector('audio').src, {headers: {Range: 'bytes=0-99'}})"
+            ".then(r => r.arrayBuffer()"
+            ".then(b => done([r.status, b.byteLength, r.headers.get('content-type')])))",
+            first,
+        )
+        assert ranged[:2] == [206, 100] and ranged[2].startswith("audio/"), ranged
         first.send_keys(Keys.SPACE)  # Space plays it
         playing = "return !document.activeElement.querySelector('audio').paused"
         wait.until(lambda d: d.execute_script(playing))
