@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from app.settings import Settings
 from model.memory import keep_request_memory
 
 REFRESH_S = 2.0
+SWITCH_INTERVAL_S = 0.0005
 STATIC = Path(__file__).parent / "static"
 
 
@@ -47,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # beside it on the inference thread (a 10 s clip's /tags: 15.9 → 12 ms at one connection)
         threadpool_limits(1, user_api="blas")
         keep_request_memory()  # a request's buffers stay in the heap for the next one
+        # a search crosses threads (event loop → inference thread → loop): with a thread that holds
+        # the GIL for long (an index loading for a swap) each crossing waited up to the 5 ms default
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         service = Service(rt, app.state.metrics)
         app.state.audiotag = service
         await run_in_threadpool(service.jobs.reap_stale)
