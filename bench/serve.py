@@ -134,7 +134,7 @@ def synthetic_index(data: Path, bundle: Bundle, seed: int = 1, publish: bool = T
         )
         n_tags = len(single_word_tags(bundle))
         centres.save(staging)
-        text_index.write(staging, live_metadata(cat, ids.tolist()).values())
+        text_index.write(staging, text_index.text_rows(live_metadata(cat, ids.tolist()).values()))
         np.save(staging / versions.IDS, ids)
     cat.close()
     manifest = {

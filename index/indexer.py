@@ -235,7 +235,7 @@ def build_version(
             n_tags = len(Scorer(bundle, contexts=contexts).tag_words)  # the tags it can suggest
             centres.save(staging)
             contexts.save(staging)
-            words = live_metadata(corpus.catalogue, ids.tolist()).values()
+            words = text_index.text_rows(live_metadata(corpus.catalogue, ids.tolist()).values())
             text_index.write(staging, words)
             np.save(staging / versions.IDS, ids)
         t_build = time.perf_counter()
@@ -288,7 +288,7 @@ def update_version(
         **rows.summary(),
     }
     ids = np.sort(np.concatenate([indexed[np.isin(indexed, rows.ids)], rows.ids[new]]))
-    words = live_metadata(corpus.catalogue, ids.tolist()).values()
+    words = text_index.text_rows(live_metadata(corpus.catalogue, ids.tolist()).values())
     fingerprint = text_index.words_fingerprint(words)
     summary["words_changed"] = fingerprint != manifest.get("words")
     if not new.any() and not len(gone) and not summary["words_changed"]:

@@ -46,17 +46,26 @@ def sound_text(sound: SoundMeta) -> tuple[str, str, str]:
     return " ".join(name), " ".join(sound.tag_words), " ".join(description)  # tag words: read once
 
 
-def words_fingerprint(sounds: Iterable[SoundMeta]) -> str:
-    """A hash of what the text index of `sounds` holds: it changes when a name, tag or description
-    does (a tag people confirmed), so an index update knows to write the words again."""
+TextRow = tuple[int, str, str, str]  # sound id, name, tags, description as normalised words
+
+
+def text_rows(sounds: Iterable[SoundMeta]) -> list[TextRow]:
+    """What the text index holds of `sounds`, in id order: normalised once, then fingerprinted and
+    written from the same rows."""
+    return sorted((s.id, *sound_text(s)) for s in sounds)
+
+
+def words_fingerprint(rows: list[TextRow]) -> str:
+    """A hash of the rows a text index holds: it changes when a name, tag or description does (a tag
+    people confirmed), so an index update knows to write the words again."""
     h = hashlib.sha1()
-    for sound in sorted(sounds, key=lambda x: x.id):
-        h.update(f"{sound.id}\x1f{chr(31).join(sound_text(sound))}\x1e".encode())
+    for row in rows:
+        h.update("\x1f".join(map(str, row)).encode() + b"\x1e")
     return h.hexdigest()[:16]
 
 
-def write(folder: Path, sounds: Iterable[SoundMeta]) -> None:
-    """Write the text index of `sounds` into a (staging) version folder."""
+def write(folder: Path, rows: list[TextRow]) -> None:
+    """Write the text index of these rows (`text_rows`) into a (staging) version folder."""
     path = Path(folder) / FILE
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path)
@@ -64,7 +73,7 @@ def write(folder: Path, sounds: Iterable[SoundMeta]) -> None:
         db.execute(f"CREATE VIRTUAL TABLE sounds USING fts5({', '.join(COLUMNS)}, tokenize='porter ascii')")
         db.executemany(
             "INSERT INTO sounds(rowid, name, tags, description) VALUES (?, ?, ?, ?)",
-            ((s.id, *sound_text(s)) for s in sounds),
+            rows,
         )
         db.execute("INSERT INTO sounds(sounds) VALUES ('optimize')")
         db.commit()

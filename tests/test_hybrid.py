@@ -61,7 +61,7 @@ def test_text_index_reads_names_tags_and_descriptions_through_the_tokenizer(tmp_
         _meta(3, "kitchen", (), "a dog in the kitchen"),
         _meta(4, "rain on a roof", ("rain",)),
     ]
-    text_index.write(tmp_path, sounds)
+    text_index.write(tmp_path, text_index.text_rows(sounds))
     index = TextIndex(tmp_path)
     hits = index.search(text_index.query_words("dogs bark"))
     assert {h.sound_id for h in hits} == {1, 2, 3}

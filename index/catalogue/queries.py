@@ -182,9 +182,6 @@ def strip_sound_words(catalogue: Catalogue, ids: list[int] | None = None) -> Non
         s.execute(update(Sound).where(chosen).values(name="", description=None))
 
 
-VERDICTS = ("confirmed", "rejected")
-
-
 @dataclass(frozen=True)
 class Verdict:
     tag: str
