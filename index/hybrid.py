@@ -76,13 +76,16 @@ def sound_only(sound_hits: list[tuple[int, float]]) -> list[Match]:
     return [Match(sound_id, score, (), 0.0, 1.0) for sound_id, score in sound_hits]
 
 
+def percent(value: float) -> int:
+    """A share in [0, 1] (clipped) as 0–100: a cosine's relevance, and every mode's below."""
+    return int(round(100 * min(max(value, 0.0), 1.0)))
+
+
 def relevance(match: Match, mode: str, n_words: int) -> int:
     """0–100 for people: `hybrid` the fused score over the best possible one (first in both lists,
     1 / (K + 1)); `text` the share of the query's `n_words` the sound holds; `sound` 100 × cosine."""
     if mode == "hybrid":
-        value = match.score * (K + 1)
-    elif mode == "text":
-        value = len(match.words) / max(n_words, 1)
-    else:
-        value = match.score
-    return int(round(100 * min(max(value, 0.0), 1.0)))
+        return percent(match.score * (K + 1))
+    if mode == "text":
+        return percent(len(match.words) / max(n_words, 1))
+    return percent(match.score)

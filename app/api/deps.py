@@ -8,9 +8,9 @@ catalogue sound from `get_sound`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 from fastapi import Depends, File, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,7 +24,8 @@ from app.api.uploads import decode_upload, read_upload
 from index.catalogue.models import Sound as SoundRow
 from index.catalogue.queries import sounds_with_tags
 from index.search import SearchIndex
-from model.audio import AudioError, decode
+from model.analysis import analyse_file
+from model.features import FeatureConfig
 
 bearer = HTTPBearer(auto_error=False)
 AUDIO_FILE = File(None, description="Audio: WAV, FLAC, Ogg, Opus, MP3, AIFF.")
@@ -87,10 +88,11 @@ def require_token(service: ServiceDep, creds: HTTPAuthorizationCredentials | Non
         )
 
 
-def sound_clip(service: Service, index: SearchIndex, row: SoundRow) -> Clip:
-    """A catalogue sound's own file as a clip (a blocking read: call it in the pool); 404 when gone."""
-    try:
-        wave, info = decode(Path(row.file_path), service.rt.limits)
-    except (AudioError, OSError) as err:  # the catalogue's file, not the caller's: gone or changed
-        raise ApiError(404, "audio_missing", f"the audio of sound {row.id} cannot be read: {err}") from None
-    return Clip(index.bundle.logmel(wave, info.sample_rate))
+def sound_logmel(service: Service, row: SoundRow, features: FeatureConfig) -> np.ndarray:
+    """A catalogue sound's own file as a (n_mels, T) log-mel (a blocking read: call it in the pool);
+    404 when the file is gone or no longer decodes: the catalogue's file, not the caller's."""
+    analysis = analyse_file(row.file_path, service.rt.limits, features)
+    if analysis.logmel is None:
+        why = f"the audio of sound {row.id} cannot be read: {analysis.error}"
+        raise ApiError(404, "audio_missing", why)
+    return analysis.logmel

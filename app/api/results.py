@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.api.schemas import HowMatched, LabelScore, ScoredSound, SearchResult, Sound, TagVerdictBody
+from app.api.schemas import (
+    HowMatched,
+    LabelScore,
+    ScoredSound,
+    SearchResult,
+    Sound,
+    SoundTagsResponse,
+    TagVerdictBody,
+)
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound as SoundRow
-from index.catalogue.queries import SoundMeta, tag_verdicts
-from index.hybrid import Match, relevance
+from index.catalogue.queries import SoundMeta, sounds_with_tags, tag_verdicts
+from index.hybrid import Match, percent, relevance
 from index.scoring import LabelSet
 from index.search import Hit, SearchIndex
 
@@ -29,7 +37,7 @@ def scored(index: SearchIndex, hits: list[Hit]) -> list[ScoredSound]:
         ScoredSound(
             **sound_body(rows[h.sound_id]),
             score=round(h.score, 4),
-            relevance=relevance(Match(h.sound_id, h.score), "sound", 0),
+            relevance=percent(h.score),
         )
         for h in hits
         if h.sound_id in rows
@@ -68,3 +76,10 @@ def label_scores(labels: LabelSet, p: np.ndarray) -> list[LabelScore]:
 def verdict_bodies(catalogue: Catalogue, sound_id: int) -> list[TagVerdictBody]:
     """The verdicts people gave on a sound's tags (SQL: call it from the pool)."""
     return [TagVerdictBody(**vars(v)) for v in tag_verdicts(catalogue, sound_id)]
+
+
+def sound_tags_body(catalogue: Catalogue, sound_id: int, reindex_job: int | None) -> SoundTagsResponse:
+    """A sound's tags and verdicts as they are after a write (SQL: call it from the pool)."""
+    row = sounds_with_tags(catalogue, [sound_id])[sound_id]
+    verdicts = verdict_bodies(catalogue, sound_id)
+    return SoundTagsResponse(id=sound_id, tags=row.tag_names, verdicts=verdicts, reindex_job=reindex_job)

@@ -8,12 +8,11 @@ from pathlib import Path
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from app.api.deps import IndexDep, ServiceDep, SoundDep
+from app.api.deps import IndexDep, ServiceDep, SoundDep, sound_logmel
 from app.api.errors import ApiError, error_responses
 from app.api.pictures import spectrogram_png
 from app.api.results import sound_body, verdict_bodies
 from app.api.schemas import SimilarResponse, SoundDetail
-from model.analysis import analyse_file
 from model.features import FeatureConfig
 from model.files import write_atomic
 
@@ -78,12 +77,8 @@ def spectrogram(service: ServiceDep, row: SoundDep, request: Request) -> Respons
         return Response(status_code=304, headers=headers)
     path = service.settings.cache_dir / "spectrograms" / f"{row.content_hash}.png"
     if not path.is_file():
-        analysis = analyse_file(row.file_path, service.rt.limits, FeatureConfig())
-        if analysis.logmel is None:
-            why = f"the audio of sound {row.id} cannot be read: {analysis.error}"
-            raise ApiError(404, "audio_missing", why)
+        png = spectrogram_png(sound_logmel(service, row, FeatureConfig()))
         path.parent.mkdir(parents=True, exist_ok=True)
-        png = spectrogram_png(analysis.logmel)
         write_atomic(path, lambda f: f.write(png))
     return Response(path.read_bytes(), media_type="image/png", headers=headers)
 

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from app.api.deps import ServiceDep, require_token
 from app.api.errors import ApiError, error_responses
-from app.api.results import verdict_bodies
+from app.api.results import sound_tags_body
 from app.api.schemas import SoundTagsResponse
 from app.api.uploads import decode_upload, read_upload
-from index.catalogue.queries import live_ids_by_uid, record_verdicts, sounds_with_tags
+from index.catalogue.queries import live_ids_by_uid, record_verdicts
 from index.ingest import clean_tags, ingest
 from index.metadata import SoundRecord
 from model.cache import FeatureCache
@@ -75,7 +75,4 @@ def add_sound(
         raise ApiError(422, "not_ingested", reason)
     sound_id = live_ids_by_uid(service.catalogue)[f"{SOURCE}:{record_id}"]
     record_verdicts(service.catalogue, sound_id, dict.fromkeys(confirmed, "confirmed"), by)
-    job = service.catalogue_changed()
-    row = sounds_with_tags(service.catalogue, [sound_id])[sound_id]
-    verdicts = verdict_bodies(service.catalogue, sound_id)
-    return SoundTagsResponse(id=sound_id, tags=row.tag_names, verdicts=verdicts, reindex_job=job)
+    return sound_tags_body(service.catalogue, sound_id, service.catalogue_changed())

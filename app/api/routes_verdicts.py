@@ -10,11 +10,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import IndexDep, ServiceDep, SoundDep, require_token, sound_clip
+from app.api.deps import IndexDep, ServiceDep, SoundDep, require_token, sound_logmel
+from app.api.engine import Clip
 from app.api.errors import ApiError, error_responses
-from app.api.results import verdict_bodies
+from app.api.results import sound_tags_body
 from app.api.schemas import SoundTagsResponse, TagsResponse, TagVerdictsRequest
-from index.catalogue.queries import record_verdicts, sounds_with_tags, tag_verdicts
+from index.catalogue.queries import record_verdicts, tag_verdicts
 from index.ingest import clean_tags
 from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
 from model.tags import normalise_tag, normalise_tags
@@ -37,7 +38,7 @@ async def suggestions(
     k: int = Query(10, ge=1, le=100),
     method: str = Query(DEFAULT_TAG_METHOD, pattern=f"^({'|'.join(TAG_METHODS)})$"),
 ) -> TagsResponse:
-    clip = await run_in_threadpool(sound_clip, service, index, row)
+    clip = Clip(await run_in_threadpool(sound_logmel, service, row, index.bundle.features))
     verdicts = await run_in_threadpool(tag_verdicts, service.catalogue, row.id)
     rejected = [v.tag for v in verdicts if v.verdict == "rejected"]
     skip = frozenset(normalise_tags([*row.tag_names, *rejected]))
@@ -65,7 +66,4 @@ def post_verdicts(service: ServiceDep, row: SoundDep, body: TagVerdictsRequest) 
     by = body.by.strip() if body.by and body.by.strip() else None
     record_verdicts(service.catalogue, row.id, {**dict.fromkeys(confirm, "confirmed"),
                                                 **dict.fromkeys(reject, "rejected")}, by)  # fmt: skip
-    job = service.catalogue_changed()
-    now = sounds_with_tags(service.catalogue, [row.id])[row.id]
-    verdicts = verdict_bodies(service.catalogue, row.id)
-    return SoundTagsResponse(id=row.id, tags=now.tag_names, verdicts=verdicts, reindex_job=job)
+    return sound_tags_body(service.catalogue, row.id, service.catalogue_changed())
