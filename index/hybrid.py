@@ -32,6 +32,7 @@ class Match:
     words: tuple[str, ...] = ()  # the query's words its name, tags or description hold
     text_share: float = 0.0  # share of the score from its words, in [0, 1]
     sound_share: float = 0.0  # share from its sound; the two add up to 1
+    cosine: float | None = None  # its sound's cosine to the query, where the sound list holds it
 
 
 def shared_ranks(scores: list[float]) -> list[int]:
@@ -57,12 +58,14 @@ def fuse(
     )
     words = {h.sound_id: h.words for h in text_hits}
     sound_rank = {sound_id: r for r, (sound_id, _) in enumerate(sound_hits, 1)}
+    cosine = dict(sound_hits)
     matches = []
     for sound_id in dict.fromkeys([*sound_rank, *text_rank]):
         from_text = text_weight / (k + text_rank[sound_id]) if sound_id in text_rank else 0.0
         from_sound = (1 - text_weight) / (k + sound_rank[sound_id]) if sound_id in sound_rank else 0.0
         total = from_text + from_sound
-        matches.append(Match(sound_id, total, words.get(sound_id, ()), from_text / total, from_sound / total))
+        shares = from_text / total, from_sound / total
+        matches.append(Match(sound_id, total, words.get(sound_id, ()), *shares, cosine.get(sound_id)))
     last = len(sound_rank) + 1
     matches.sort(key=lambda m: (-m.score, sound_rank.get(m.sound_id, last), m.sound_id))
     return matches
@@ -73,19 +76,4 @@ def text_only(text_hits: list[TextHit]) -> list[Match]:
 
 
 def sound_only(sound_hits: list[tuple[int, float]]) -> list[Match]:
-    return [Match(sound_id, score, (), 0.0, 1.0) for sound_id, score in sound_hits]
-
-
-def percent(value: float) -> int:
-    """A share in [0, 1] (clipped) as 0–100: a cosine's relevance, and every mode's below."""
-    return int(round(100 * min(max(value, 0.0), 1.0)))
-
-
-def relevance(match: Match, mode: str, n_words: int) -> int:
-    """0–100 for people: `hybrid` the fused score over the best possible one (first in both lists,
-    1 / (K + 1)); `text` the share of the query's `n_words` the sound holds; `sound` 100 × cosine."""
-    if mode == "hybrid":
-        return percent(match.score * (K + 1))
-    if mode == "text":
-        return percent(len(match.words) / max(n_words, 1))
-    return percent(match.score)
+    return [Match(sound_id, score, (), 0.0, 1.0, score) for sound_id, score in sound_hits]

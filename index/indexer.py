@@ -23,14 +23,14 @@ import hashlib
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from index import text_index, vector_index, versions
+from index import relevance, text_index, vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import live_metadata, live_sound_files, live_sounds_with_words
 from index.centres import Centres, centred
@@ -40,6 +40,7 @@ from index.plan import Corpus, Plan, Report, live_plan
 from index.plan import quiet as _quiet
 from index.scoring import Scorer
 from index.shards import load_shards, shard_layout, write_shard
+from index.text_index import TextIndex
 from model.arrays import load_array
 from model.bundle import Bundle
 from model.cache import FeatureCache
@@ -228,15 +229,19 @@ def build_version(
                 space: vector_index.resolve_factory(options.factory, len(ids), space) for space in SPACES
             }
             report(0.92, f"building indices of {len(ids)} sounds: {factories}")
-            audio = vector_index.build(centred(phi, centres.phi_a), ids, factories["audio"])
-            vector_index.write(audio, staging / versions.AUDIO)
-            similar = vector_index.build(centred(z, centres.z_a), ids, factories["similar"])
-            vector_index.write(similar, staging / versions.SIMILAR)
-            n_tags = len(Scorer(bundle, contexts=contexts).tag_words)  # the tags it can suggest
+            phi_c, z_c = centred(phi, centres.phi_a), centred(z, centres.z_a)
+            vector_index.write(vector_index.build(phi_c, ids, factories["audio"]), staging / versions.AUDIO)
+            vector_index.write(vector_index.build(z_c, ids, factories["similar"]), staging / versions.SIMILAR)
+            scorer = Scorer(bundle, centres, contexts)
+            n_tags = len(scorer.tag_words)  # the tags it can suggest
             centres.save(staging)
             contexts.save(staging)
-            words = text_index.text_rows(live_metadata(corpus.catalogue, ids.tolist()).values())
+            meta = live_metadata(corpus.catalogue, ids.tolist())
+            words = text_index.text_rows(meta.values())
             text_index.write(staging, words)
+            report(0.97, "fitting relevance on the catalogue's tags")
+            with closing(TextIndex(staging)) as text:
+                relevance.fit(relevance.observe(scorer, phi_c, z_c, ids, meta, text)).save(staging)
             np.save(staging / versions.IDS, ids)
         t_build = time.perf_counter()
         timings = {
@@ -310,6 +315,7 @@ def update_version(
         centres.save(staging)
         contexts.save(staging)  # the tags of the sounds now live
         text_index.write(staging, words)
+        relevance.Relevance.load(served).save(staging)  # the same model: the parent's curves
         np.save(staging / versions.IDS, ids)
     counts = manifest["counts"]
     versions.commit_version(

@@ -29,6 +29,7 @@ from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.filters import FilterArrays, Filters
 from index.hybrid import DEFAULT_MODE, MODES, Match, fuse, sound_only, text_only
+from index.relevance import Relevance
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, TextQuery, vote_tags
 from index.text_index import TextHit, TextIndex, query_words
 from model.arrays import load_array
@@ -83,6 +84,7 @@ class SearchIndex:
         self.contexts = TagContexts.load(self.folder, bundle.config.word_dim)
         self.scorer = Scorer(bundle, self.centres, self.contexts)
         self.text = TextIndex(self.folder)
+        self.relevance = Relevance.load(self.folder)
         self._ids = load_array(self.folder / versions.IDS).tolist()
         self._lock = threading.Lock()
         self._read_catalogue()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from app.settings import Settings
-from index import versions
-from index.catalogue.db import Catalogue
-from index.indexer import Corpus, build_version
-from model.bundle import Bundle
-from model.bundles import latest_bundle
-from model.cache import FeatureCache
+from tests.conftest import indexed_copy
 
 API = "/api/v1"
 TOKEN = "s3cret-token"
@@ -33,13 +27,7 @@ def wav_bytes(wave: np.ndarray, sr: int = 22050, fmt: str = "WAV", subtype: str 
 
 def published_copy(trained_data_dir: Path, tmp_path_factory) -> Path:
     """A copy of the trained data dir with a published index."""
-    data = Path(shutil.copytree(trained_data_dir, tmp_path_factory.mktemp("api") / "data"))
-    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
-    bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
-    version, _ = build_version(bundle, Corpus(cat, FeatureCache(data / "cache/features")), data / "indices")
-    versions.publish(data / "indices", version)
-    cat.close()
-    return data
+    return indexed_copy(trained_data_dir, tmp_path_factory.mktemp("api"))
 
 
 def api_client(data: Path) -> TestClient:

@@ -14,7 +14,9 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from app.settings import Settings
+from index import versions
 from index.catalogue.db import Catalogue
+from index.relevance import Relevance
 from model.cache import FeatureCache
 from tests.api import API, TOKEN, api_client, documented_codes, published_copy, refused, wav_bytes
 from tests.conftest import tone
@@ -69,20 +71,32 @@ def test_spectrograms_of_sounds_and_of_uploads(client: TestClient) -> None:
     )
 
 
-def test_scores_come_with_a_relevance_people_can_read(client: TestClient) -> None:
+def test_scores_come_with_the_relevance_the_version_fitted(client: TestClient, data: Path) -> None:
+    relevance = Relevance.load(versions.current_dir(data / "indices"))
+    assert set(relevance.curves) <= {"sound", "text", "similar"}
     for mode in ("hybrid", "text", "sound"):
         results = client.get(f"{API}/search", params={"q": "door rain", "k": 20, "mode": mode}).json()[
             "results"
         ]
         assert results and all(0 <= x["relevance"] <= 100 for x in results), mode
-        if mode != "text":  # BM25 orders text results; relevance there is the share of words held
-            assert [x["relevance"] for x in results] == sorted(
-                (x["relevance"] for x in results), reverse=True
-            )
+        shown = [x["relevance"] for x in results]
+        if mode == "sound":  # one monotone curve of the cosine: as ordered as the scores
+            assert near(shown, [relevance.of("sound", x["score"]) for x in results])
+            assert shown == sorted(shown, reverse=True)
+        for x in results:
+            if x["match"]["words"]:  # hybrid and text: the word share's curve
+                assert x["relevance"] == relevance.of("text", len(x["match"]["words"]) / 2)
     text = client.get(f"{API}/search", params={"q": "door qwzx", "mode": "text"}).json()["results"]
-    assert all(x["relevance"] == 50 for x in text)  # one of the query's two words
+    assert text and all(x["relevance"] == relevance.of("text", 0.5) for x in text)  # one of two words
     similar = client.get(f"{API}/sounds/1/similar", params={"k": 3}).json()["results"]
-    assert all(x["relevance"] == round(100 * max(0.0, min(1.0, x["score"]))) for x in similar)
+    assert similar and near(
+        [x["relevance"] for x in similar], [relevance.of("similar", x["score"]) for x in similar]
+    )
+
+
+def near(shown: list[int], expected: list[int]) -> bool:
+    """Relevance as served against the curve read at the rounded score: one point apart at most."""
+    return len(shown) == len(expected) and all(abs(a - b) <= 1 for a, b in zip(shown, expected, strict=True))
 
 
 def test_tags_people_confirm_reach_the_catalogue_filters_and_training(data: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from app.api.schemas import (
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound as SoundRow
 from index.catalogue.queries import SoundMeta, sounds_with_tags, tag_verdicts
-from index.hybrid import Match, percent, relevance
+from index.hybrid import Match
 from index.scoring import LabelSet
 from index.search import Hit, SearchIndex
 
@@ -37,7 +37,7 @@ def scored(index: SearchIndex, hits: list[Hit]) -> list[ScoredSound]:
         ScoredSound(
             **sound_body(rows[h.sound_id]),
             score=round(h.score, 4),
-            relevance=percent(h.score),
+            relevance=index.relevance.of("similar", h.score),
         )
         for h in hits
         if h.sound_id in rows
@@ -51,7 +51,7 @@ def matched(index: SearchIndex, matches: list[Match], mode: str, n_words: int) -
         SearchResult(
             **sound_body(rows[m.sound_id]),
             score=round(m.score, 6),
-            relevance=relevance(m, mode, n_words),
+            relevance=index.relevance.of_match(m, mode, n_words, bool(rows[m.sound_id].tag_words)),
             match=HowMatched(words=list(m.words), text=round(m.text_share, 3), sound=round(m.sound_share, 3)),
         )
         for m in matches

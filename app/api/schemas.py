@@ -21,7 +21,12 @@ class Sound(BaseModel):
 
 class ScoredSound(Sound):
     score: float = Field(description="Cosine similarity in the index's centred space.", examples=[0.61])
-    relevance: int = Field(description="0–100 for people: 100 × the cosine, 0 below zero.", examples=[61])
+    relevance: int = Field(
+        description="0–100: how often a sound this close (its z_a cosine) shares the tags of the sound "
+        "asked about, from a curve fitted on the catalogue's tags when the index was built "
+        "(docs/relevance.md); 100 × the cosine where the catalogue had too few tagged sounds to fit it.",
+        examples=[31],
+    )
 
 
 class HowMatched(BaseModel):
@@ -38,9 +43,12 @@ class SearchResult(Sound):
         examples=[0.061],
     )
     relevance: int = Field(
-        description="0–100 for people. `hybrid`: the score as a share of the best a search can give (a "
-        "sound first both by its words and by its sound: 1 / (K + 1)); `text`: the share of the query's "
-        "words the sound holds; `sound`: 100 × the cosine, 0 below zero. A scale, not a probability.",
+        description="0–100: the expected share of the query's words that a result like this one carries "
+        "as tags, read from curves fitted on the catalogue's own tags when the index was built (isotonic "
+        "regression; checked on held-out words, docs/relevance.md). A result that matched words (`text`, "
+        "and `hybrid`) is read by the share of the query's words it holds, one found by its sound "
+        "(`sound`, and `hybrid` without words) by its cosine. Where the catalogue had too few tagged "
+        "sounds for a curve: the word share, or the cosine, × 100.",
         examples=[74],
     )
     match: HowMatched
