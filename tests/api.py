@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
@@ -55,3 +56,16 @@ def refused(response, status: int, code: str) -> dict:
     documented = documented_codes(response.request.method, response.request.url.path)
     assert documented is None or str(status) in documented, (response.request.url.path, status, documented)
     return body
+
+
+# The module-scoped data dir and client the API test modules share (a pytest plugin: tests/conftest.py).
+@pytest.fixture(scope="module")
+def data(trained_data_dir: Path, tmp_path_factory) -> Path:
+    """A copy of the trained data dir with a published index."""
+    return published_copy(trained_data_dir, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def client(data: Path):
+    with api_client(data) as c:
+        yield c

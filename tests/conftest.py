@@ -18,6 +18,8 @@ import pytest
 from bench.ports import free_port
 from bench.signals import FORMATS, tone, write_audio  # noqa: F401  (the tests' audio makers)
 
+pytest_plugins = ["tests.api"]  # the API modules' shared `data` and `client` fixtures
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -21,20 +21,8 @@ from index import versions
 from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
 from model.bundle import Bundle
 from model.bundles import latest_bundle
-from tests.api import API, TOKEN, api_client, published_copy, refused, wav_bytes
+from tests.api import API, TOKEN, refused, wav_bytes
 from tests.conftest import tone
-
-
-@pytest.fixture(scope="module")
-def data(trained_data_dir: Path, tmp_path_factory) -> Path:
-    """A copy of the trained data dir with a published index."""
-    return published_copy(trained_data_dir, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(data: Path):
-    with api_client(data) as c:
-        yield c
 
 
 def test_health_and_ready(client: TestClient) -> None:

@@ -18,20 +18,8 @@ from index import versions
 from index.catalogue.db import Catalogue
 from index.relevance import Relevance
 from model.cache import FeatureCache
-from tests.api import API, TOKEN, api_client, documented_codes, published_copy, refused, wav_bytes
+from tests.api import API, TOKEN, documented_codes, refused, wav_bytes
 from tests.conftest import tone
-
-
-@pytest.fixture(scope="module")
-def data(trained_data_dir: Path, tmp_path_factory) -> Path:
-    """A copy of the trained data dir with a published index."""
-    return published_copy(trained_data_dir, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def client(data: Path):
-    with api_client(data) as c:
-        yield c
 
 
 def _png_size(body: bytes) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from fastapi import Depends, File, Request, UploadFile
+from fastapi import Depends, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from app.api.state import NotReady, Service
 from app.api.uploads import decode_upload, read_upload
 from index.catalogue.models import Sound as SoundRow
 from index.catalogue.queries import sounds_with_tags
+from index.scoring import TAG_METHODS
 from index.search import SearchIndex
 from model.analysis import analyse_file
 from model.features import FeatureConfig
@@ -96,3 +97,8 @@ def sound_logmel(service: Service, row: SoundRow, features: FeatureConfig) -> np
         why = f"the audio of sound {row.id} cannot be read: {analysis.error}"
         raise ApiError(404, "audio_missing", why)
     return analysis.logmel
+
+
+# Query parameters several routes share: declared once.
+TopK = Annotated[int, Query(ge=1, le=100, description="Results to return.")]
+TagMethod = Annotated[str, Query(pattern=f"^({'|'.join(TAG_METHODS)})$", description="How tags are scored.")]

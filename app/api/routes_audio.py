@@ -6,14 +6,14 @@ thread pool: the encoder pass is shared with concurrent uploads, the rest runs o
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Query, Response
+from fastapi import APIRouter, Form, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ClipDep, IndexDep, ServiceDep
+from app.api.deps import ClipDep, IndexDep, ServiceDep, TagMethod, TopK
 from app.api.errors import ApiError, error_responses
 from app.api.pictures import spectrogram_png
 from app.api.schemas import ClassifyResponse, SimilarResponse, TagsResponse
-from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
+from index.scoring import DEFAULT_TAG_METHOD
 
 router = APIRouter(tags=["audio"])
 MAX_LABELS = 100
@@ -38,8 +38,8 @@ async def tags(
     service: ServiceDep,
     index: IndexDep,
     clip: ClipDep,
-    k: int = Query(10, ge=1, le=100),
-    method: str = Query(DEFAULT_TAG_METHOD, pattern=f"^({'|'.join(TAG_METHODS)})$"),
+    k: TopK = 10,
+    method: TagMethod = DEFAULT_TAG_METHOD,
 ) -> TagsResponse:
     return await service.engine.suggest_tags(index, clip, k, method)
 
@@ -50,9 +50,7 @@ async def tags(
     responses=UPLOAD_ERRORS,
     summary="Catalogue sounds that sound like a clip",
 )
-async def similar(
-    service: ServiceDep, index: IndexDep, clip: ClipDep, k: int = Query(10, ge=1, le=100)
-) -> SimilarResponse:
+async def similar(service: ServiceDep, index: IndexDep, clip: ClipDep, k: TopK = 10) -> SimilarResponse:
     return await service.engine.similar_to_clip(index, clip, k)
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import IndexDep, ServiceDep
+from app.api.deps import IndexDep, ServiceDep, TopK
 from app.api.errors import error_responses
 from app.api.schemas import SearchResponse
 from index.hybrid import DEFAULT_MODE, MODES
@@ -41,7 +41,7 @@ async def search(
     service: ServiceDep,
     index: IndexDep,
     q: str = Query(..., min_length=1, max_length=500, examples=["dog barking"]),
-    k: int = Query(10, ge=1, le=100),
+    k: TopK = 10,
     page: int = Query(1, ge=1, le=1000),
     license: str | None = Query(None, max_length=100, description="Part of the licence: cc0, by-sa, gpl."),
     min_duration: float | None = Query(None, ge=0, le=86400),

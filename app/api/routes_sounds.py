@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
-from app.api.deps import IndexDep, ServiceDep, SoundDep, sound_logmel
+from app.api.deps import IndexDep, ServiceDep, SoundDep, TopK, sound_logmel
 from app.api.errors import ApiError, error_responses
 from app.api.pictures import spectrogram_png
 from app.api.results import sound_body, verdict_bodies
@@ -89,7 +89,5 @@ def spectrogram(service: ServiceDep, row: SoundDep, request: Request) -> Respons
     responses=error_responses(404, 503),
     summary="Sounds like a catalogue sound",
 )
-async def similar(
-    service: ServiceDep, index: IndexDep, row: SoundDep, k: int = Query(10, ge=1, le=100)
-) -> SimilarResponse:
+async def similar(service: ServiceDep, index: IndexDep, row: SoundDep, k: TopK = 10) -> SimilarResponse:
     return await service.engine.similar_to_sound(index, row.id, k)

@@ -7,17 +7,17 @@ queues; a rejected suggestion is never offered for that sound again.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import IndexDep, ServiceDep, SoundDep, require_token, sound_logmel
+from app.api.deps import IndexDep, ServiceDep, SoundDep, TagMethod, TopK, require_token, sound_logmel
 from app.api.engine import Clip
 from app.api.errors import ApiError, error_responses
 from app.api.results import sound_tags_body
 from app.api.schemas import SoundTagsResponse, TagsResponse, TagVerdictsRequest
 from index.catalogue.queries import record_verdicts, tag_verdicts
 from index.ingest import clean_tags
-from index.scoring import DEFAULT_TAG_METHOD, TAG_METHODS
+from index.scoring import DEFAULT_TAG_METHOD
 from model.tags import normalise_tag, normalise_tags
 
 router = APIRouter(tags=["tags"])
@@ -35,8 +35,8 @@ async def suggestions(
     service: ServiceDep,
     index: IndexDep,
     row: SoundDep,
-    k: int = Query(10, ge=1, le=100),
-    method: str = Query(DEFAULT_TAG_METHOD, pattern=f"^({'|'.join(TAG_METHODS)})$"),
+    k: TopK = 10,
+    method: TagMethod = DEFAULT_TAG_METHOD,
 ) -> TagsResponse:
     clip = Clip(await run_in_threadpool(sound_logmel, service, row, index.bundle.features))
     verdicts = await run_in_threadpool(tag_verdicts, service.catalogue, row.id)
