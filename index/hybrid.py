@@ -50,25 +50,28 @@ def fuse(
     sound_hits: list[tuple[int, float]],
     text_weight: float = TEXT_WEIGHT,
     k: int = K,
+    limit: int | None = None,
 ) -> list[Match]:
     """Both lists (each best first; sound hits as (sound id, cosine)) fused, best first; equal
-    fused scores in the sound list's order, then by id."""
+    fused scores in the sound list's order, then by id. `limit`: only the first so many."""
     text_rank = dict(
         zip((h.sound_id for h in text_hits), shared_ranks([h.score for h in text_hits]), strict=True)
     )
-    words = {h.sound_id: h.words for h in text_hits}
     sound_rank = {sound_id: r for r, (sound_id, _) in enumerate(sound_hits, 1)}
-    cosine = dict(sound_hits)
-    matches = []
+    last = len(sound_rank) + 1
+    ranked = []  # (−fused score, sound rank, id, share from text): the order, then what a Match needs
     for sound_id in dict.fromkeys([*sound_rank, *text_rank]):
         from_text = text_weight / (k + text_rank[sound_id]) if sound_id in text_rank else 0.0
         from_sound = (1 - text_weight) / (k + sound_rank[sound_id]) if sound_id in sound_rank else 0.0
         total = from_text + from_sound
-        shares = from_text / total, from_sound / total
-        matches.append(Match(sound_id, total, words.get(sound_id, ()), *shares, cosine.get(sound_id)))
-    last = len(sound_rank) + 1
-    matches.sort(key=lambda m: (-m.score, sound_rank.get(m.sound_id, last), m.sound_id))
-    return matches
+        ranked.append((-total, sound_rank.get(sound_id, last), sound_id, from_text / total))
+    ranked.sort()
+    words = {h.sound_id: h.words for h in text_hits}
+    cosine = dict(sound_hits)
+    return [
+        Match(i, -neg, words.get(i, ()), share, 1 - share, cosine.get(i))
+        for neg, _, i, share in ranked[:limit]
+    ]
 
 
 def text_only(text_hits: list[TextHit]) -> list[Match]:

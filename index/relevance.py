@@ -21,6 +21,7 @@ Where a catalogue has too few tagged sounds for a curve, that mode falls back to
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from collections.abc import Iterable
@@ -53,7 +54,14 @@ class Curve:
     points: int  # results it was fitted on
 
     def __call__(self, value: float) -> float:
-        return float(np.interp(value, self.x, self.y))
+        """Linear between knots, flat beyond them (np.interp's rule, without its per-call cost)."""
+        x, y = self.x, self.y
+        i = bisect.bisect_right(x, value)
+        if i == 0:
+            return y[0]
+        if i == len(x):
+            return y[-1]
+        return y[i - 1] + (y[i] - y[i - 1]) * (value - x[i - 1]) / (x[i] - x[i - 1])
 
 
 def isotonic(x: np.ndarray, y: np.ndarray, bins: int = BINS) -> Curve:

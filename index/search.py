@@ -158,19 +158,21 @@ class SearchIndex:
         while True:
             scores, ids = vector_index.search(index, vector[None, :], fetch)
             found = [
-                (int(i), float(s))
-                for i, s in zip(ids[0], scores[0], strict=True)
+                (i, s)
+                for i, s in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
                 if i >= 0 and i not in exclude
             ]
             allowed_ids = self._allowed([i for i, _ in found], filters)
-            hits = [Hit(i, s) for i, s in found if i in allowed_ids]
-            if len(hits) >= want or fetch >= index.ntotal:
-                return hits[offset:want]
+            passed = [(i, s) for i, s in found if i in allowed_ids]
+            if len(passed) >= want or fetch >= index.ntotal:
+                return [Hit(i, s) for i, s in passed[offset:want]]
             fetch = min(fetch * 4, index.ntotal)
 
     def _allowed(self, ids: list[int], filters: Filters) -> set[int]:
         """The ids among `ids` of live sounds that pass the filters."""
         meta = self.metadata()
+        if filters.empty:
+            return {i for i in ids if i in meta}
         return {i for i in ids if i in meta and filters.admit(meta[i])}
 
     # --- the questions ----------------------------------------------------------------------------
@@ -200,7 +202,7 @@ class SearchIndex:
         if mode == "text":
             return text_only(self.word_hits(words, filters))[offset : offset + k], QueryUse(words, [])
         text_hits, sounds, unknown = self.both_rankings(query, filters, max(HYBRID_SOUNDS, offset + k))
-        return fuse(text_hits, sounds)[offset : offset + k], QueryUse(words, unknown)
+        return fuse(text_hits, sounds, limit=offset + k)[offset:], QueryUse(words, unknown)
 
     def word_hits(self, words: list[str], filters: Filters = Filters()) -> list[TextHit]:
         """Live sounds whose words match (the text index), passing the filters, best first."""

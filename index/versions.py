@@ -108,9 +108,10 @@ def note_catalogue_change(root: Path) -> None:
 
 
 def catalogue_stamp(root: Path) -> tuple[int, int]:
-    """Changes whenever `note_catalogue_change` was called (a stat, no SQL)."""
+    """Changes whenever `note_catalogue_change` was called (a stat, no SQL: searches call it on every
+    query, so no pathlib)."""
     try:
-        st = (Path(root) / CHANGED).stat()
+        st = os.stat(os.path.join(root, CHANGED))
     except FileNotFoundError:
         return (0, 0)
     return (st.st_ino, st.st_mtime_ns)

@@ -25,6 +25,7 @@ from model.device import autocast, resolve_device
 from model.features import FeatureConfig, Scaler, all_patches, log_mel
 from model.files import publish_folder, staging_folder
 from model.networks import AudioTagModel
+from model.numpy_tags import NumpyTagEncoder
 from model.tags import Vocabulary, normalise_tags
 from model.word_vectors import has_vector, lookup
 
@@ -100,6 +101,8 @@ class Bundle:
         _load_state(self.model, state, self.path.name)
         self.model.to(self.device, memory_format=torch.channels_last).eval()  # 1.3× on CPU, bf16 or not
         self.autocast = autocast(self.device)
+        # On CPU, text queries skip torch's per-operator cost (model/numpy_tags.py).
+        self.numpy_tags = NumpyTagEncoder(self.model) if self.device.type == "cpu" else None
 
     @property
     def tau(self) -> float:
@@ -173,6 +176,8 @@ class Bundle:
         for i, words in enumerate(tag_sets):
             w[i, : len(words)] = lookup(self.word_vectors, words)
             mask[i, : len(words)] = True
+        if self.numpy_tags is not None:
+            return self.numpy_tags(w, mask)
         out = []
         for i in range(0, len(tag_sets), self.batch_size):
             wt = torch.from_numpy(w[i : i + self.batch_size]).to(self.device)

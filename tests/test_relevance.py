@@ -76,3 +76,9 @@ def test_every_build_fits_curves_and_the_check_reads_them(trained_data_dir: Path
     p, y = calibrated.arrays("similar")
     assert len(p) and 0 <= ece(p, y) <= 100 and np.all((p >= 0) & (p <= 1))
     assert "| similar |" in markdown(index, calibrated, plain)
+
+
+def test_a_curve_reads_like_np_interp() -> None:
+    curve = Curve((0.1, 0.4, 0.4000001, 0.9), (0.0, 0.2, 0.5, 0.9), 300)
+    for value in (-1.0, 0.1, 0.25, 0.4, 0.6, 0.9, 2.0):
+        assert abs(curve(value) - float(np.interp(value, curve.x, curve.y))) < 1e-9
