@@ -35,7 +35,8 @@ from index.text_index import TextHit, TextIndex, query_words
 from model.arrays import load_array
 from model.bundle import Bundle, UnknownTagsError
 
-FIRST_FETCH_FACTOR = 3
+FIRST_FETCH_FACTOR = 3  # hits fetched per wanted one when filters may reject some
+FETCH_MARGIN = 10  # hits fetched beyond those wanted without filters (deleted sounds drop out)
 HYBRID_SOUNDS = 50  # sounds the audio index hands a hybrid search (pages within them are stable)
 SELECTIVE = 0.2  # a filter that admits at most this share of the index is searched among its sounds
 CATALOGUE_MAX_AGE_S = 60.0
@@ -154,7 +155,7 @@ class SearchIndex:
             if len(allowed) <= SELECTIVE * index.ntotal:
                 scores, ids = among.search(vector, want, allowed)
                 return [Hit(int(i), float(s)) for i, s in zip(ids, scores, strict=True)][offset:want]
-        fetch = want * FIRST_FETCH_FACTOR + len(exclude)
+        fetch = (want + FETCH_MARGIN if filters.empty else want * FIRST_FETCH_FACTOR) + len(exclude)
         while True:
             scores, ids = vector_index.search(index, vector[None, :], fetch)
             found = [

@@ -29,14 +29,15 @@ class NumpyTagEncoder:
 
     def __init__(self, model: AudioTagModel) -> None:
         encoder = model.tag_encoder
-        self.projection = _weight(model.word_projection.linear)
+        projection = _weight(model.word_projection.linear)  # (D_w, D) or None
         self.attention = isinstance(encoder, TagAttentionEncoder)
-        if self.attention:
+        if self.attention:  # one product for q, k and v, the word projection folded in
             self.heads = encoder.heads
-            self.q, self.k, self.v = (_weight(f) for f in (encoder.q, encoder.k, encoder.v))
+            first = np.concatenate([_weight(f) for f in (encoder.q, encoder.k, encoder.v)], axis=1)
             self.o = _weight(encoder.o)
         else:
-            self.linear = _weight(encoder.linear)
+            first = _weight(encoder.linear)
+        self.first = first if projection is None else projection @ first  # (D_w, 3·H·D) or (D_w, D)
         norm = encoder.norm
         self.gamma = norm.weight.detach().float().cpu().numpy()
         self.beta = norm.bias.detach().float().cpu().numpy()
@@ -44,21 +45,21 @@ class NumpyTagEncoder:
 
     def __call__(self, w: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """w (B, T, D_w) float32 word vectors, mask (B, T) True for real tags → φ_w (B, F_w), unit length."""
-        x = w if self.projection is None else _apply(w, self.projection)  # (B, T, D)
+        x = _apply(w, self.first)  # (B, T, 3·H·D) for attention, (B, T, D) for the mean
         m = mask[..., None].astype(np.float32)  # (B, T, 1)
-        pooled = self._attend(x, mask) * m if self.attention else _apply(x, self.linear) * m
-        summed = pooled.sum(axis=1)  # (B, D)
+        summed = ((self._attend(x, mask) if self.attention else x) * m).sum(axis=1)  # (B, D)
         if not self.attention:
             summed = summed / np.maximum(m.sum(axis=1), 1.0)
         phi = self._layer_norm(summed)
         return (phi / np.maximum(np.linalg.norm(phi, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
 
-    def _attend(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Multi-head self-attention with pad keys masked: (B, T, D) → (B, T, D), before pad queries drop."""
-        b, t, d = x.shape
-        q, k, v = (
-            _apply(x, f).reshape(b, t, self.heads, d).transpose(0, 2, 1, 3) for f in (self.q, self.k, self.v)
-        )
+    def _attend(self, qkv: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Multi-head self-attention with pad keys masked: q, k, v side by side (B, T, 3·H·D) →
+        (B, T, D), before pad queries drop."""
+        b, t, _ = qkv.shape
+        d = self.o.shape[1]
+        heads = qkv.reshape(b, t, 3, self.heads, d).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
+        q, k, v = heads[0], heads[1], heads[2]
         scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(d))  # (B, H, T, T)
         scores = np.where(mask[:, None, None, :], scores, -np.inf)
         top = scores.max(axis=-1, keepdims=True)
