@@ -71,6 +71,12 @@ def test_a_search_is_a_url_that_reload_back_and_forward_restore(base: str) -> No
         assert driver.find_element(By.ID, "tag").get_attribute("value") == "door"
         chips = driver.find_elements(By.CSS_SELECTOR, "#results li.sound")
         assert chips and all("door" in li.find_element(By.CSS_SELECTOR, ".tags").text.split() for li in chips)
+        served = httpx.get(f"{base}/api/v1/search", params={"q": "rain", "tag": "door"}, timeout=30).json()
+        shown = {li.get_attribute("data-id"): li.text for li in chips}
+        both = [x for x in served["results"] if str(x["id"]) in shown]
+        assert both and all(
+            f"relevance {x['relevance']}" in shown[str(x["id"])] for x in both
+        )  # fitted 0–100
         driver.get(f"{base}/?q=qwzxv")
         wait.until(lambda d: "qwzxv" in d.find_element(By.ID, "search-note").text)
         assert "error" in driver.find_element(By.ID, "search-note").get_attribute("class")
