@@ -14,7 +14,7 @@ adjacent violators) fitted on queries made of the catalogue's tag words:
 A hybrid result that matched words reads the `text` curve at its word share; one found by its sound
 alone reads `unmatched` where the sound carries tags, `sound` where it carries none (the curve of how
 often a sound this close carries the word). Half the tag words (by a hash of the word) are held out of
-the fit so that `check` measures the curves on queries they never saw (trainer/eval/relevance.py).
+the fit so that trainer/eval/relevance.py measures the curves on queries they never saw.
 Where a catalogue has too few tagged sounds for a curve, that mode falls back to the plain scale
 (the cosine, or the word share, as 0–100) and says so in the version's `relevance.json`.
 """
@@ -33,7 +33,7 @@ import numpy as np
 from index.catalogue.queries import SoundMeta
 from index.hybrid import Match
 from index.scoring import Scorer
-from index.text_index import TextIndex
+from index.text_index import TextHit, TextIndex
 
 FILE = "relevance.json"
 CURVES = ("sound", "text", "unmatched", "similar")
@@ -103,11 +103,7 @@ class Relevance:
         return self.of("unmatched" if mode == "hybrid" and tagged else "sound", cosine)
 
     def save(self, folder: Path) -> None:
-        body = {
-            mode: {"x": c.x, "y": c.y, "points": c.points} if mode in self.curves else None
-            for mode in CURVES
-            for c in [self.curves.get(mode)]
-        }
+        body = {m: vars(c) if (c := self.curves.get(m)) else None for m in CURVES}
         (folder / FILE).write_text(json.dumps(body, indent=1))
 
     @classmethod
@@ -134,6 +130,11 @@ def fitting_words(meta: dict[int, SoundMeta], held: bool = False) -> list[str]:
             counts[w] = counts.get(w, 0) + 1
     words = sorted((w for w, n in counts.items() if n >= MIN_WORD_SOUNDS), key=lambda w: (-counts[w], w))
     return [w for w in words if held_out(w) == held][:MAX_QUERIES]
+
+
+def fitting_queries(words: list[str]) -> list[list[str]]:
+    """The queries made of fitting words: each word alone, and each with the next."""
+    return [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:], strict=False)]
 
 
 def tag_share(query: Iterable[str], meta: SoundMeta | None) -> float:
@@ -187,30 +188,54 @@ def observe(
     odd ids held out)."""
     seen = Observations.empty()
     id_list = ids.tolist()
-    words = fitting_words(meta, held)
-    known = [w for w in words if scorer.bundle.split_known([w])[0] == [w]]  # the sound part's words
-    if id_list and known:
-        scores, rows = nearest(scorer.search_vectors([[w] for w in known]), phi, DEPTH)
-        for w, row_scores, row_ids in zip(known, scores, rows, strict=True):
-            found = {h.sound_id for h in text.search([w])}
-            for s, r in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
-                sound = meta.get(id_list[r])
-                seen.add("sound", s, tag_share([w], sound))
-                if sound and sound.tag_words and sound.id not in found:
-                    seen.add("unmatched", s, tag_share([w], sound))
-    for query in [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:], strict=False)]:
-        for hit in text.search(query):
+    queries = fitting_queries(fitting_words(meta, held))
+    hits = {tuple(q): text.search(q) for q in queries}  # the text index, once per query
+    for query, found in hits.items():
+        for hit in found:
             seen.add("text", len(hit.words) / len(query), tag_share(query, meta.get(hit.sound_id)))
+    _observe_sound(seen, scorer, phi, id_list, meta, hits)
+    _observe_similar(seen, z, id_list, meta, held)
+    return seen
+
+
+def _observe_sound(
+    seen: Observations,
+    scorer: Scorer,
+    phi: np.ndarray,
+    id_list: list[int],
+    meta: dict[int, SoundMeta],
+    hits: dict[tuple[str, ...], list[TextHit]],
+) -> None:
+    """`sound` and `unmatched` pairs: each one-word query the model knows, over its first DEPTH
+    sounds by sound."""
+    known = [q[0] for q in hits if len(q) == 1 and scorer.bundle.split_known(list(q))[0] == list(q)]
+    if not (id_list and known):
+        return
+    scores, rows = nearest(scorer.search_vectors([[w] for w in known]), phi, DEPTH)
+    for w, row_scores, row_ids in zip(known, scores, rows, strict=True):
+        by_words = {h.sound_id for h in hits[(w,)]}
+        for s, r in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
+            sound = meta.get(id_list[r])
+            seen.add("sound", s, tag_share([w], sound))
+            if sound and sound.tag_words and sound.id not in by_words:
+                seen.add("unmatched", s, tag_share([w], sound))
+
+
+def _observe_similar(
+    seen: Observations, z: np.ndarray, id_list: list[int], meta: dict[int, SoundMeta], held: bool
+) -> None:
+    """`similar` pairs: up to MAX_QUERIES tagged sounds of one side of the split, over their DEPTH
+    nearest by z_a."""
     tagged = [r for r, i in enumerate(id_list) if meta.get(i) and meta[i].tag_words and (i % 2 == 1) == held]
     picked = [tagged[j] for j in np.linspace(0, len(tagged) - 1, min(MAX_QUERIES, len(tagged))).astype(int)]
-    if picked:
-        scores, rows = nearest(z[picked], z, DEPTH + 1)
-        for r, row_scores, row_ids in zip(picked, scores, rows, strict=True):
-            own = meta[id_list[r]].tag_words
-            for s, n in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
-                if n != r:
-                    seen.add("similar", s, tag_share(own, meta.get(id_list[n])))
-    return seen
+    if not picked:
+        return
+    scores, rows = nearest(z[picked], z, DEPTH + 1)
+    for r, row_scores, row_ids in zip(picked, scores, rows, strict=True):
+        own = meta[id_list[r]].tag_words
+        for s, n in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
+            if n != r:
+                seen.add("similar", s, tag_share(own, meta.get(id_list[n])))
 
 
 def fit(seen: Observations) -> Relevance:

@@ -13,16 +13,13 @@ results in each bin, in points of 0–100; the uncalibrated scale (the word shar
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 
-from index import versions
-from index.relevance import Observations, Relevance, fitting_words, tag_share
+from index.relevance import Observations, Relevance, fitting_queries, fitting_words, tag_share
 from index.search import SearchIndex
 from index.text_index import query_words
 from model.bundle import UnknownTagsError
+from trainer.eval.served import arguments, emit, served_index
 
 MODES = ("hybrid", "text", "sound", "similar")
 TOP = 20  # results read of each query: two pages
@@ -33,8 +30,7 @@ def served(index: SearchIndex) -> tuple[Observations, Observations]:
     """(calibrated, plain) pairs of (relevance / 100, label) for every mode on the held-out queries."""
     calibrated, plain = Observations.empty(MODES), Observations.empty(MODES)
     meta = index.metadata()
-    words = fitting_words(meta, held=True)
-    queries = [[w] for w in words] + [[a, b] for a, b in zip(words, words[1:], strict=False)]
+    queries = fitting_queries(fitting_words(meta, held=True))
     for mode in MODES[:3]:
         for query in queries:
             n_words = len(query_words(" ".join(query)))
@@ -99,19 +95,9 @@ def markdown(index: SearchIndex, calibrated: Observations, plain: Observations) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, required=True, help="A data dir with a published index.")
-    parser.add_argument("--out", type=Path, help="Write the tables here (markdown) too.")
-    args = parser.parse_args()
-    from app.runtime import Runtime
-    from app.settings import Settings
-
-    rt = Runtime(Settings(data_dir=args.data_dir))
-    index = rt.search_index(versions.current_dir(rt.settings.indices_dir))
-    text = markdown(index, *served(index))
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    _, args = arguments(__doc__)
+    _, index = served_index(args.data_dir)
+    emit(markdown(index, *served(index)), args.out)
 
 
 if __name__ == "__main__":
