@@ -17,7 +17,6 @@ catalogue with its words (without words, fusion passes the sound ranking through
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 from collections import Counter
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import hybrid, versions
+from index import hybrid
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import live_ids_by_uid, strip_sound_words
 from index.corpus.heldout import group_key, source_of
@@ -37,6 +36,7 @@ from index.text_index import TextHit, query_words
 from model.bundle import UnknownTagsError
 from model.cache import FeatureCache
 from trainer.eval.catalogue import split_clips
+from trainer.eval.served import arguments, emit, served_index
 
 MIN_SOUNDS = 3
 TIE_DRAWS = 20
@@ -196,26 +196,17 @@ def markdown(table: list[dict], grid: list[dict], index: SearchIndex) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, required=True, help="A data dir with a published index.")
-    parser.add_argument("--out", type=Path, help="Write the tables here (markdown) too.")
-    args = parser.parse_args()
-    from app.runtime import Runtime
-    from app.settings import Settings
-
-    rt = Runtime(Settings(data_dir=args.data_dir))
+    parser, args = arguments(__doc__)
+    rt, index = served_index(args.data_dir)
     url = rt.settings.catalogue_url
     if not url.startswith("sqlite:///"):
         parser.error(f"the stripped copy needs a SQLite catalogue, not {url.split(':')[0]}")
-    index = rt.search_index(versions.current_dir(rt.settings.indices_dir))
     with tempfile.TemporaryDirectory() as work:
         file = Path(url.removeprefix("sqlite:///"))
         stripped = stripped_copy(index, file, rt.feature_cache, Path(work) / "stripped")
         half = stripped_copy(index, file, rt.feature_cache, Path(work) / "half", every=2)
         text = markdown(*measure(index, stripped, half, rt.feature_cache), index)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(text, args.out)
 
 
 if __name__ == "__main__":
