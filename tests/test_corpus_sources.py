@@ -84,10 +84,9 @@ def test_sounds_inside_rcc_files_become_corpus_candidates(tmp_path: Path) -> Non
 @needs_dpkg
 def test_notes_source_renders_tagged_notes_and_drum_hits(tmp_path: Path, monkeypatch) -> None:
     pytest.importorskip("tinysoundfont", reason="pip install --no-deps tinysoundfont")
-    monkeypatch.setattr(notes, "NOTES_PER_PROGRAM", 2)
-    # A .deb already in the corpus's debs folder is used as if downloaded.
-    make_deb(tmp_path / "out/debs", "font-gm", {"usr/share/sounds/sf2/GM.sf2": write_sf2([0, 40, 73])})
-    source = notes.RenderedSource("font-gm", "MIT", kits=notes.GM_KIT_PRESETS)
+    # A .deb already in the corpus's debs folder is used as if downloaded; .sf3 is read like .sf2.
+    make_deb(tmp_path / "out/debs", "font-gm", {"usr/share/sounds/sf3/GM.sf3": write_sf2([0, 40, 73])})
+    source = notes.RenderedSource("font-gm", "MIT", notes_per_program=2, kits=notes.GM_KIT_PRESETS)
     monkeypatch.setitem(notes.NOTE_SOURCES, "font-gm-notes", source)
     [result] = build_packages(["font-gm-notes"], tmp_path / "out", keep_debs=True, progress=False)
     assert len(result.records) == 6  # 3 programs × 2 notes; the test font has no drum kit

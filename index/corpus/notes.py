@@ -2,9 +2,10 @@
 
 The Debian game sounds have few instruments; these clips cover them with structured tags: the
 instrument family (NSynth's names), the GM instrument's words, register and loudness; drum hits
-carry their kind (kick, snare, hihat…), kit and loudness. The `instruments` task tests on another
-SoundFont (TimGM6mb) and renders its FluidR3 training notes at another length and rate, so no clip
-is shared. Drum hits come from three independent sets of recordings: FluidR3's kits, Csound's GM
+carry their kind (kick, snare, hihat…), kit and loudness. A second font, MuseScore_General (an
+adaptation of FluidR3 with many instruments replaced), adds 4 notes of every program, so an
+instrument's timbre is not one font's. The `instruments` task tests on another SoundFont (TimGM6mb)
+and renders its FluidR3 training notes at another length and rate, so no clip is shared. Drum hits come from three independent sets of recordings: FluidR3's kits, Csound's GM
 bank (LGPL) and AVL's Red Zeppelin kit (GPL). AVL's Black Pearl kit is left out: its recordings are
 the Hydrogen kit "The Black Pearl" that the `drums` task tests on.
 """
@@ -45,11 +46,11 @@ class RenderedSource:
 
     package: str  # the Debian package holding the SoundFont
     licence: str
-    melodic: bool = True  # render NOTES_PER_PROGRAM notes of every GM program
+    notes_per_program: int = NOTES_PER_PROGRAM  # melodic notes of every GM program (0: none)
     kits: dict[tuple[int, int], str] = field(default_factory=dict)  # (bank, program) → kit word
     drum_keys: tuple[int, ...] = tuple(GM_DRUMS)
     drum_velocities: tuple[int, ...] = DRUM_VELOCITIES
-    soundfont: str | None = None  # the .sf2 file's name where the package has several
+    soundfont: str | None = None  # the .sf2/.sf3 file's name where the package has several
 
 
 GM_KIT_PRESETS = {(128, program): word for program, word in GM_KITS.items()}
@@ -58,13 +59,18 @@ NOTE_SOURCES: dict[str, RenderedSource] = {
     "fluid-soundfont-gm-notes": RenderedSource(
         "fluid-soundfont-gm", "MIT (FluidR3_GM by Frank Wen)", kits=GM_KIT_PRESETS
     ),
+    "musescore-general-soundfont-notes": RenderedSource(
+        "musescore-general-soundfont",
+        "MIT (MuseScore_General by S. Christian Collins, after FluidR3_GM by Frank Wen)",
+        notes_per_program=4,
+    ),
     "csound-soundfont-drums": RenderedSource(
-        "csound-soundfont", "LGPL-2.1+ (Csound's sf_GMbank)", melodic=False, kits=GM_KIT_PRESETS
+        "csound-soundfont", "LGPL-2.1+ (Csound's sf_GMbank)", notes_per_program=0, kits=GM_KIT_PRESETS
     ),
     "avldrums-red-zeppelin-drums": RenderedSource(
         "avldrums.lv2-soundfont",
         "GPL-2+ (AVL Drumkits by Glen MacArthur)",
-        melodic=False,
+        notes_per_program=0,
         kits={(0, 0): "rock"},
         drum_keys=CORE_DRUM_KEYS,
         drum_velocities=(35, 60, 85, 110, 127),
@@ -81,13 +87,13 @@ def _loudness(velocity: int) -> str:
     return "soft" if velocity < 60 else "loud" if velocity > 100 else "medium"
 
 
-def melodic_plan(seed: int = 0) -> list[tuple[int, int, int]]:
-    """(program, pitch, velocity): NOTES_PER_PROGRAM seeded choices for every GM program."""
+def melodic_plan(seed: int = 0, per_program: int | None = None) -> list[tuple[int, int, int]]:
+    """(program, pitch, velocity): `per_program` (default NOTES_PER_PROGRAM) seeded choices for every
+    GM program."""
     rng = random.Random(seed)
+    count = NOTES_PER_PROGRAM if per_program is None else per_program
     return [
-        (program, rng.choice(PITCHES), rng.choice(VELOCITIES))
-        for program in range(128)
-        for _ in range(NOTES_PER_PROGRAM)
+        (program, rng.choice(PITCHES), rng.choice(VELOCITIES)) for program in range(128) for _ in range(count)
     ]
 
 
@@ -102,7 +108,7 @@ def drum_tags(kit: str, key: int, velocity: int) -> list[str]:
 
 def render_plan(source: RenderedSource, seed: int = 0) -> list[tuple[str, int, int, int, int]]:
     """(kind, bank, program, key, velocity) of every clip to render."""
-    plan = [("note", 0, *n) for n in melodic_plan(seed)] if source.melodic else []
+    plan = [("note", 0, *n) for n in melodic_plan(seed, source.notes_per_program)]
     return plan + [
         ("drum", bank, program, key, v)
         for bank, program in source.kits

@@ -48,6 +48,7 @@ FULL = DEMO + [
     "naev-data",
     # Instrument notes and drum hits rendered from SoundFonts (index/corpus/notes.py).
     "fluid-soundfont-gm-notes",
+    "musescore-general-soundfont-notes",
     "csound-soundfont-drums",
     "avldrums-red-zeppelin-drums",
 ]

@@ -130,9 +130,9 @@ def audible(wave: np.ndarray) -> bool:
 
 
 def read_soundfont(deb: Path, name: str | None = None) -> bytes:
-    """The package's first .sf2 file, or the one called `name`."""
+    """The package's first SoundFont (.sf2, or .sf3 with Vorbis samples), or the one called `name`."""
     for path, tar, member in iter_deb_files(deb):
         p = PurePosixPath(path)
-        if p.suffix.lower() == ".sf2" and name in (None, p.name):
+        if p.suffix.lower() in (".sf2", ".sf3") and name in (None, p.name):
             return tar.extractfile(member).read()
-    raise CorpusError(f"no .sf2 file {name or ''} in {deb.name}".replace("  ", " "))
+    raise CorpusError(f"no SoundFont {name or ''} in {deb.name}".replace("  ", " "))
