@@ -47,6 +47,13 @@ def train_cmd(
     select_best: bool | None = typer.Option(
         None, "--select-best/--last-epoch", help="Keep the epoch of best validation recall@10."
     ),
+    average_weights: float | None = typer.Option(
+        None,
+        min=0.0,
+        max=0.9999,
+        help="Keep a moving average of the weights with this decay per step (0: none); each epoch "
+        "validates both and keeps the better.",
+    ),
     val_split: str | None = typer.Option(
         None,
         help="sources (validate on the out-of-source packages, never trained on) or hash (a tenth of "
@@ -89,6 +96,7 @@ def train_cmd(
             soft_targets=soft_targets,
             tag_subsets=tag_subsets,
             select_best=select_best,
+            average_weights=average_weights,
             device=device if device != "auto" else rt.settings.device,
             seed=seed,
             word_vectors=word_vectors,

@@ -97,16 +97,17 @@ def test_losses_fall_and_training_is_reproducible(data, tmp_path: Path) -> None:
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_resume_continues_where_it_stopped(data, tmp_path: Path, monkeypatch) -> None:
-    cfg = replace(TINY, epochs=3)
+@pytest.mark.parametrize("average", [0.0, 0.5])
+def test_resume_continues_where_it_stopped(average: float, data, tmp_path: Path, monkeypatch) -> None:
+    cfg = replace(TINY, epochs=3, average_weights=average)
     straight = train(data, cfg, tmp_path / "straight", progress=False)
 
     import trainer.loop
 
     real_save = trainer.loop.save_checkpoint
 
-    def save_then_die(run_dir, *args) -> None:  # the process is killed after epoch 2's checkpoint
-        real_save(run_dir, *args)
+    def save_then_die(run_dir, *args, **kwargs) -> None:  # the process is killed after epoch 2's checkpoint
+        real_save(run_dir, *args, **kwargs)
         if args[-1]["epoch"] == 2:
             raise KeyboardInterrupt
 
@@ -119,6 +120,35 @@ def test_resume_continues_where_it_stopped(data, tmp_path: Path, monkeypatch) ->
     assert resumed.history == straight.history and resumed.best_epoch == straight.best_epoch
     ws, wr = _weights(straight.model), _weights(resumed.model)
     assert all(torch.equal(ws[k], wr[k]) for k in ws)
+
+
+def test_a_weight_average_is_validated_beside_the_weights_and_the_better_kept(data, tmp_path: Path) -> None:
+    result = train(data, replace(TINY, epochs=3, average_weights=0.5), tmp_path / "run", progress=False)
+    for h in result.history:
+        raw, average = h["val_raw"]["recall@10"], h["val_average"]["recall@10"]
+        assert h["weights"] == ("average" if average > raw else "raw")
+        assert h["val"] == (h["val_average"] if h["weights"] == "average" else h["val_raw"])
+    moved = _weights(result.model)
+    plain = train(data, replace(TINY, epochs=3), tmp_path / "plain", progress=False)
+    assert [h["train"] for h in result.history] == [h["train"] for h in plain.history]  # it only watches
+    kept = next(h for h in result.history if h["epoch"] == result.best_epoch)
+    same = all(torch.equal(moved[k], v) for k, v in _weights(plain.model).items())
+    assert same == (kept["weights"] == "raw" and result.best_epoch == plain.best_epoch)
+
+
+def test_the_weight_average_moves_each_tensor_part_of_the_way() -> None:
+    from trainer.averaging import WeightAverage
+
+    model = torch.nn.BatchNorm1d(2)
+    average = WeightAverage(model, 0.75)
+    with torch.no_grad():
+        model.weight.fill_(5.0)
+    model(torch.randn(4, 2))  # one training step of BatchNorm's statistics
+    average.update(model)
+    assert torch.allclose(average.module.weight, torch.full((2,), 2.0))  # 1 + 0.25 · (5 − 1)
+    assert int(average.module.num_batches_tracked) == 1
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        WeightAverage(model, 1.0)
 
 
 def test_bundle_round_trip_in_a_fresh_process(data, corpus: Path, tmp_path: Path) -> None:

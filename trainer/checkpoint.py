@@ -19,9 +19,13 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     generators: dict[str, torch.Generator],
     info: dict,
+    average: torch.nn.Module | None = None,
 ) -> None:
-    """Model tensors and RNG states, optimizer state, then the sidecar last: it marks the checkpoint whole."""
+    """Model tensors (and those of its weight average), RNG states, optimizer state, then the sidecar
+    last: it marks the checkpoint whole."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if average is not None:
+        tensors |= {f"average.{k}": v.detach().cpu().contiguous() for k, v in average.state_dict().items()}
     tensors["rng.torch"] = torch.get_rng_state()
     for name, gen in generators.items():
         tensors[f"rng.{name}"] = gen.get_state()
@@ -35,17 +39,24 @@ def load_checkpoint(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     generators: dict[str, torch.Generator],
+    average: torch.nn.Module | None = None,
 ) -> dict | None:
     """Restore what save_checkpoint wrote; None when the run has no checkpoint."""
     if not (run_dir / SIDECAR).is_file():
         return None
     tensors = load_file(str(run_dir / TENSORS))
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    model.load_state_dict(_prefixed(tensors, "model."))
+    if average is not None:
+        average.load_state_dict(_prefixed(tensors, "average.") or _prefixed(tensors, "model."))
     torch.set_rng_state(tensors["rng.torch"])
     for name, gen in generators.items():
         gen.set_state(tensors[f"rng.{name}"])
     optimizer.load_state_dict(torch.load(run_dir / OPTIMIZER, weights_only=True))
     return json.loads((run_dir / SIDECAR).read_text())
+
+
+def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def save_weights(path: Path, model: torch.nn.Module) -> None:

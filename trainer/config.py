@@ -43,6 +43,7 @@ class TrainConfig:
     balance: bool = False  # draw each sound category about equally often (trainer/sampling.py)
     tag_subsets: float = 0.5  # fraction of clips trained with a random non-empty subset of their tags
     select_best: bool = True  # the bundle keeps the epoch with the best validation recall@10
+    average_weights: float = 0.0  # decay of a per-step moving average of the weights (0: none)
     seed: int = 0
     device: str = "auto"
     # sources: validate on the out-of-source packages (index/corpus/heldout.py) where the catalogue

@@ -19,6 +19,7 @@ from model.losses import JointLoss
 from model.networks import AudioTagModel
 from model.word_vectors import KINDS, has_vector, load_word_vectors, lookup, train_word_vectors
 from trainer.augment import mix_clips, random_crops, random_gain, random_masks, random_tag_subsets
+from trainer.averaging import WeightAverage
 from trainer.checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
 from trainer.config import TrainConfig
 from trainer.data import Clips, TrainingData
@@ -192,7 +193,9 @@ def train(
     optimizer = make_optimizer(cfg, model.parameters())
     shuffle = torch.Generator().manual_seed(cfg.seed)
     generators = {"shuffle": shuffle, "augment": batches_of.gen}
-    state = load_checkpoint(run_dir, model, optimizer, generators) if resume else None
+    average = WeightAverage(model, cfg.average_weights) if cfg.average_weights else None
+    averaged = average.module if average else None
+    state = load_checkpoint(run_dir, model, optimizer, generators, averaged) if resume else None
     history: list[dict] = state["history"] if state else []
     step_model = ranks.wrap(model, device)
     step_model = torch.compile(step_model) if cfg.compile else step_model
@@ -230,6 +233,8 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()
+            if average:
+                average.update(model)
             for k in TERMS:
                 sums[k] += float(terms[k].detach())
             samples += len(idx)
@@ -237,17 +242,28 @@ def train(
                 recon=f"{sums['recon_loss'] / (bar.n + 1):.3f}",
                 contr=f"{sums['contrastive_loss'] / (bar.n + 1):.3f}",
             )
-        val = {}
+        candidates = {"raw": model, "average": averaged} if averaged else {"raw": model}
+        vals = {}
         if ranks.main:
             with autocast:
-                val = evaluate(model, loss_fn, X_val, t_val, tags.table, device, 256)
+                vals = {
+                    k: evaluate(m, loss_fn, X_val, t_val, tags.table, device, 256)
+                    for k, m in candidates.items()
+                }
+        kept = max(vals, key=lambda k: vals[k].get("recall@10", -1.0), default="raw")  # a tie keeps raw
         train_terms = {k: ranks.mean(v / len(batches)) for k, v in sums.items()}
-        record = {"epoch": epoch, "train": train_terms, "val": val}
+        record = {"epoch": epoch, "train": train_terms, "val": vals.get(kept, {})}
+        if averaged:
+            record |= {
+                "weights": kept,
+                "val_raw": vals.get("raw", {}),
+                "val_average": vals.get("average", {}),
+            }
         history.append(record)
         if not ranks.main:
             continue
-        if cfg.select_best and val and val["recall@10"] > _best_recall(history[:-1]):
-            save_weights(run_dir / BEST, model)
+        if cfg.select_best and record["val"] and record["val"]["recall@10"] > _best_recall(history[:-1]):
+            save_weights(run_dir / BEST, candidates[kept])
         if progress:
             tqdm.write(_epoch_line(record))
         save_checkpoint(
@@ -256,6 +272,7 @@ def train(
             optimizer,
             generators,
             {"epoch": epoch, "config": cfg.to_dict(), "model": model_cfg.to_dict(), "history": history},
+            average=averaged,
         )
     seconds = time.perf_counter() - start
     if ranks.main:
@@ -263,6 +280,8 @@ def train(
     best = _best_epoch(history) if cfg.select_best else None
     if best is not None and (run_dir / BEST).is_file():
         load_weights(run_dir / BEST, model)
+    elif averaged and history and history[-1].get("weights") == "average":
+        model.load_state_dict(averaged.state_dict())
     speed = samples / seconds if seconds > 0 else 0.0
     return TrainResult(model.eval(), kv, history, seconds, speed, data, best)
 
@@ -287,4 +306,7 @@ def _epoch_line(r: dict) -> str:
             f"  | val recon {v['recon_loss']:.4f}  contrastive {v['contrastive_loss']:.4f}"
             f"  recall@10 {v['recall@10']:.3f} (chance {v['chance_recall@10']:.3f})"
         )
+    if r.get("val_average"):
+        raw, avg = r["val_raw"]["recall@10"], r["val_average"]["recall@10"]
+        line += f"  [kept {r['weights']}: raw {raw:.3f}, average {avg:.3f}]"
     return line
