@@ -17,6 +17,7 @@ from trainer.metrics import (
     mean_average_precision,
     nearest_class_accuracy,
     precision_recall_at_k,
+    recall_ceiling,
     retrieval_metrics,
 )
 
@@ -36,6 +37,17 @@ def test_retrieval_metrics_by_hand() -> None:
     # ranks: 0, 1, 1 → recall@1 1/3, recall@2 1, mAP@10 (1 + 1/2 + 1/2) / 3
     assert out["recall@1"] == pytest.approx(1 / 3) and out["recall@2"] == 1.0
     assert out["map@10"] == pytest.approx(2 / 3) and out["chance_recall@1"] == pytest.approx(1 / 3)
+
+
+def test_recall_ceiling_counts_clips_that_share_one_query() -> None:
+    # 12 clips share the words "drum hit" (one ranking: at most 10 of them in its top 10), 3 are alone
+    keys = ["drum hit"] * 12 + ["dog", "cat", "rain"]
+    own = np.arange(15)
+    out = recall_ceiling(keys, own, n_items=15, size=14, draws=5)
+    assert out["ceiling_recall@10"] == pytest.approx(13 / 15)
+    # in a gallery of 14 either a drum clip is left out (10 of 11 drums + 3) or one alone (10 + 2)
+    assert 12 / 14 <= out["gallery_ceiling_recall@10"] <= 13 / 14
+    assert recall_ceiling(["a", "b"], np.arange(2), n_items=2, size=5) == {"ceiling_recall@10": 1.0}
 
 
 def test_mean_average_precision_by_hand() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 
@@ -30,6 +32,18 @@ def retrieval_metrics(
     return out
 
 
+def _galleries(n_items: int, size: int, draws: int) -> list[np.ndarray]:
+    """`draws` random sets of `size` of n_items items as boolean masks (a fixed seed: every figure
+    measured in galleries sees the same ones)."""
+    rng = np.random.default_rng(0)
+    masks = []
+    for _ in range(draws):
+        drawn = np.zeros(n_items, bool)
+        drawn[rng.choice(n_items, size, replace=False)] = True
+        masks.append(drawn)
+    return masks
+
+
 def gallery_recall(
     queries: np.ndarray, items: np.ndarray, own: np.ndarray, size: int, draws: int = 20, k: int = 10
 ) -> dict:
@@ -37,18 +51,37 @@ def gallery_recall(
     of recall@k of the queries whose own item is drawn, ranked among the drawn items only."""
     if len(items) <= size or len(queries) == 0:
         return {}
-    rng = np.random.default_rng(0)
     scores = queries @ items.T  # (Q, N)
     recalls = []
-    for _ in range(draws):
-        drawn = np.zeros(len(items), bool)
-        drawn[rng.choice(len(items), size, replace=False)] = True
+    for drawn in _galleries(len(items), size, draws):
         rows = np.flatnonzero(drawn[own])
         if len(rows):
             s = scores[rows][:, drawn]  # (q, size)
             own_scores = scores[rows, own[rows]][:, None]
             recalls.append(float(((s > own_scores).sum(axis=1) < k).mean()))
     return {f"gallery_recall@{k}": float(np.mean(recalls)), "gallery": size} if recalls else {}
+
+
+def _ceiling(keys: list, k: int = 10) -> float:
+    """The best recall@k any scorer can reach when queries with the same key are the same query: one
+    ranking serves a group of c clips, so at most min(c, k) of them are in its top k."""
+    return sum(min(c, k) for c in Counter(keys).values()) / len(keys)
+
+
+def recall_ceiling(keys: list, own: np.ndarray, n_items: int, size: int, draws: int = 20) -> dict:
+    """recall@10's ceiling among all n_items items and in the galleries `gallery_recall` draws; keys[q]
+    names query q's words (equal keys, equal queries), own[q] its item."""
+    if len(keys) == 0:
+        return {}
+    out = {"ceiling_recall@10": _ceiling(keys)}
+    if n_items > size:
+        found = [
+            _ceiling([keys[q] for q in np.flatnonzero(drawn[own])])
+            for drawn in _galleries(n_items, size, draws)
+            if drawn[own].any()
+        ]
+        out["gallery_ceiling_recall@10"] = float(np.mean(found))
+    return out
 
 
 def precision_recall_at_k(scores: np.ndarray, truth: list[set[int]], k: int = 5) -> dict:

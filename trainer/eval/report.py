@@ -96,7 +96,7 @@ def out_of_source_tables(result: EvalResult) -> list[str]:
     """One row a bundle: zero-shot, retrieval by tags and by names, tag suggestion per method."""
     lines = [
         "| bundle | zero-shot top-1 (chance, classes, clips) "
-        f"| recall@10 by tags (chance, n, median rank; in galleries of {GALLERY}) "
+        f"| recall@10 by tags (chance, n, median rank; in galleries of {GALLERY}; ceilings) "
         "| recall@10 by names (n) | tags hit@5 / P@5: neighbours | fusion | embedding "
         "| 1-NN probe: z_a / MFCC |",
         "|---|---|---|---|---|---|---|---|",
@@ -110,6 +110,8 @@ def out_of_source_tables(result: EvalResult) -> list[str]:
         by_tags = (
             f"{t['recall@10']:.3f} ({t['chance_recall@10']:.3f}, {t['n']}, {t['median_rank']:.0f}"
             + (f"; {t['gallery_recall@10']:.3f}" if "gallery_recall@10" in t else "")
+            + (f"; {t['ceiling_recall@10']:.3f}" if "ceiling_recall@10" in t else "")
+            + (f" / {t['gallery_ceiling_recall@10']:.3f}" if "gallery_ceiling_recall@10" in t else "")
             + ")"
             if t
             else "–"
