@@ -8,6 +8,7 @@ vocabulary.json        the tag vocabulary, most frequent first
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +28,10 @@ from model.files import publish_folder, staging_folder
 from model.networks import AudioTagModel
 from model.numpy_tags import NumpyTagEncoder
 from model.tags import Vocabulary, normalise_tags
-from model.word_vectors import has_vector, lookup
+from model.word_vectors import has_vector, vector
 
 DECODER = "audio_decoder."
+WORD_VECTOR_CACHE = 65536  # words whose vectors a bundle keeps once read
 
 
 class BundleError(ValueError):
@@ -103,6 +105,10 @@ class Bundle:
         self.autocast = autocast(self.device)
         # On CPU, text queries skip torch's per-operator cost (model/numpy_tags.py).
         self.numpy_tags = NumpyTagEncoder(self.model) if self.device.type == "cpu" else None
+        # a word's vector, read once: gensim's lookup costs more than the NumPy tag encoder
+        self._word_vector = functools.lru_cache(maxsize=WORD_VECTOR_CACHE)(
+            functools.partial(vector, self.word_vectors)
+        )
 
     @property
     def tau(self) -> float:
@@ -167,19 +173,23 @@ class Bundle:
             (known if has_vector(self.word_vectors, w) else unknown).append(w)
         return list(dict.fromkeys(known)), unknown
 
-    @torch.inference_mode()
     def embed_tag_sets(self, tag_sets: list[list[str]]) -> np.ndarray:
         """Known-word lists (each non-empty) → L2-normalised φ_w (N, F_w)."""
         T = max(len(s) for s in tag_sets)
         w = np.zeros((len(tag_sets), T, self.config.word_vector_dim), np.float32)
         mask = np.zeros((len(tag_sets), T), bool)
         for i, words in enumerate(tag_sets):
-            w[i, : len(words)] = lookup(self.word_vectors, words)
+            w[i, : len(words)] = [self._word_vector(x) for x in words]
             mask[i, : len(words)] = True
         if self.numpy_tags is not None:
             return self.numpy_tags(w, mask)
+        return self._encode_tags(w, mask)
+
+    @torch.inference_mode()
+    def _encode_tags(self, w: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The torch tag encoder on this bundle's device, in batches: (N, T, D_w), (N, T) → (N, F_w)."""
         out = []
-        for i in range(0, len(tag_sets), self.batch_size):
+        for i in range(0, len(w), self.batch_size):
             wt = torch.from_numpy(w[i : i + self.batch_size]).to(self.device)
             mt = torch.from_numpy(mask[i : i + self.batch_size]).to(self.device)
             out.append(self.model.encode_tags(wt, mt).float().cpu().numpy())
