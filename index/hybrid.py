@@ -54,9 +54,15 @@ def fuse(
 ) -> list[Match]:
     """Both lists (each best first; sound hits as (sound id, cosine)) fused, best first; equal
     fused scores in the sound list's order, then by id. `limit`: only the first so many."""
-    text_rank = dict(
-        zip((h.sound_id for h in text_hits), shared_ranks([h.score for h in text_hits]), strict=True)
-    )
+    ranks = shared_ranks([h.score for h in text_hits])
+    if limit is not None and 0 < limit < len(text_hits):
+        # The first `limit` word matches score at least `floor` from their words alone; a later one
+        # whose words and the best sound rank together score less is never among the first `limit`.
+        floor = text_weight / (k + ranks[limit - 1])
+        best_sound = (1 - text_weight) / (k + 1)
+        kept = next((j for j, r in enumerate(ranks) if text_weight / (k + r) + best_sound < floor), None)
+        text_hits, ranks = text_hits[:kept], ranks[:kept]
+    text_rank = dict(zip((h.sound_id for h in text_hits), ranks, strict=True))
     sound_rank = {sound_id: r for r, (sound_id, _) in enumerate(sound_hits, 1)}
     last = len(sound_rank) + 1
     ranked = []  # (−fused score, sound rank, id, share from text): the order, then what a Match needs

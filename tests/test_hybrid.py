@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import update
 
@@ -47,6 +48,20 @@ def test_fusion_lets_the_sound_decide_between_equal_word_matches() -> None:
     text = [TextHit(5, 2.0, ("rain",)), TextHit(6, 2.0, ("rain",))]  # the same words: a tie
     assert [m.sound_id for m in fuse(text, [(6, 0.5), (5, 0.4)])][:2] == [6, 5]
     assert [m.sound_id for m in fuse(text, [(5, 0.5), (6, 0.4)])][:2] == [5, 6]
+
+
+def test_a_limited_fusion_is_the_first_part_of_the_whole_one() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n_text, n_sound = rng.integers(0, 60, 2)
+        scores = np.sort(rng.integers(0, 8, n_text))[::-1]  # many equal scores: shared ranks
+        ids = rng.permutation(80)[:n_text]
+        text = [TextHit(int(i), float(s), ("w",)) for i, s in zip(ids, scores, strict=True)]
+        sound = [(int(i), 1.0 - 0.01 * r) for r, i in enumerate(rng.permutation(80)[:n_sound])]
+        weight, k = float(rng.choice([0.5, 0.9])), int(rng.choice([1, 10]))
+        whole = fuse(text, sound, weight, k)
+        for limit in (1, 5, 10, 30):
+            assert fuse(text, sound, weight, k, limit) == whole[:limit]
 
 
 def test_fusion_without_words_is_the_sound_ranking() -> None:
