@@ -5,8 +5,9 @@ instrument family (NSynth's names), the GM instrument's words, register and loud
 carry their kind (kick, snare, hihat…), kit and loudness. A second font, MuseScore_General (an
 adaptation of FluidR3 with many instruments replaced), adds 4 notes of every program, so an
 instrument's timbre is not one font's. The `instruments` task tests on another SoundFont (TimGM6mb)
-and renders its FluidR3 training notes at another length and rate, so no clip is shared. Drum hits come from three independent sets of recordings: FluidR3's kits, Csound's GM
-bank (LGPL) and AVL's Red Zeppelin kit (GPL). AVL's Black Pearl kit is left out: its recordings are
+and renders its FluidR3 training notes at another length and rate, so no clip is shared. Drum hits
+come from three independent sets of recordings: FluidR3's kits, Csound's GM bank (LGPL) and AVL's
+Red Zeppelin kit (GPL). AVL's Black Pearl kit is left out: its recordings are
 the Hydrogen kit "The Black Pearl" that the `drums` task tests on.
 """
 
