@@ -1,8 +1,9 @@
 """An exponential moving average of the weights while training: checkpoint averaging's cheap form.
 
-Every optimizer step moves each averaged tensor a (1 − decay) part of the way to the model's (BatchNorm's
-running statistics too, so the average is a whole model); at 33 steps an epoch, a decay of 0.99 averages
-over about the last three epochs. Each epoch validates both; the better one is what the run keeps.
+Every optimizer step moves each averaged tensor a (1 − decay) part of the way to the model's
+(BatchNorm's running statistics too, so the average is a whole model); at 36 steps an epoch (the full
+corpus), a decay of 0.99 averages over about the last three epochs. Each epoch validates both; the
+better one is what the run keeps.
 """
 
 from __future__ import annotations
