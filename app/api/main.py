@@ -26,6 +26,7 @@ from app.api import (
     routes_uploads,
     routes_verdicts,
 )
+from app.api.collector import Collector
 from app.api.results import API
 from app.api.state import Service, log
 from app.api.uploads import BodyLimit
@@ -55,9 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = Service(rt, app.state.metrics)
         app.state.audiotag = service
         await run_in_threadpool(service.jobs.reap_stale)
-        await run_in_threadpool(service.refresh)
+        collector = Collector()
+        with collector.paused():
+            await run_in_threadpool(service.refresh)
+            await run_in_threadpool(service.refresh_metadata)  # read now, not by the first search
+        collector.settle(everything=True)  # what loaded stays out of every later collection
         service.engine.start()
-        watcher = asyncio.create_task(_watch(service))
+        watcher = asyncio.create_task(_watch(service, collector))
         try:
             yield
         finally:
@@ -95,14 +100,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _watch(service: Service) -> None:
+async def _watch(service: Service, collector: Collector) -> None:
     """Swap in a newly published index version within REFRESH_S seconds, without a restart, and read
-    the catalogue's metadata again before searches would have to. A failed load is logged, counted in
-    /metrics and shown by /ready (Service.refresh); the loop goes on."""
+    the catalogue's metadata again before searches would have to; then freeze what survived
+    (app/api/collector.py). A failed load is logged, counted in /metrics and shown by /ready
+    (Service.refresh); the loop goes on."""
     while True:
         await asyncio.sleep(REFRESH_S)
         try:
-            await run_in_threadpool(service.refresh)
-            await run_in_threadpool(service.refresh_metadata)
+            with collector.paused():
+                swapped = await run_in_threadpool(service.refresh)
+                await run_in_threadpool(service.refresh_metadata)
+            collector.settle(everything=swapped)
         except Exception:  # e.g. the catalogue briefly unreachable while reading `current`
             log.exception("index refresh failed")
