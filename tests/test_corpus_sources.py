@@ -4,6 +4,7 @@ SoundFont, both read from real .debs the tests build."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import struct
 import zlib
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from index.corpus import notes
+from index.corpus import notes, speech
 from index.corpus.build import build_packages, candidate_files
 from index.corpus.rcc import RccError, rcc_files
 from tests.conftest import make_deb, tone
@@ -99,3 +100,24 @@ def test_notes_source_renders_tagged_notes_and_drum_hits(tmp_path: Path, monkeyp
     wave, sr = sf.read(tmp_path / "out/audio/font-gm-notes" / result.records[0]["file"])
     assert sr == notes.SAMPLE_RATE and len(wave) == 2 * sr and abs(wave).max() > 0.01
     assert result.skipped["no such preset"] > 0  # 125 other programs and every drum kit
+
+
+@needs_dpkg
+def test_speech_source_keeps_a_capped_round_robin_of_languages_tagged_only_as_speech(
+    tmp_path: Path, monkeypatch
+) -> None:
+    clips = {f"usr/share/talk/sounds/{lang}/word{i}.wav": _wav(200 + 40 * i + n) for n, lang in
+             enumerate(["de", "en", "fr"]) for i in range({"de": 1, "en": 5, "fr": 5}[lang])}  # fmt: skip
+    copyright = "Format: x\n\nFiles: *\nCopyright: 2020 Someone\nLicense: GPL-2+\n"
+    clips["usr/share/doc/talk-data/copyright"] = copyright.encode()
+    clips["usr/share/talk/pics/car.wav"] = _wav(500)  # not a spoken word: not taken
+    make_deb(tmp_path / "out/debs", "talk-data", clips)
+    source = speech.SpeechSource("talk-data", re.compile(r"/talk/sounds/([^/]+)/[^/]+$"), cap=5)
+    monkeypatch.setitem(speech.SPEECH_SOURCES, "talk-speech", source)
+    [result] = build_packages(["talk-speech"], tmp_path / "out", keep_debs=True, progress=False)
+    languages = [r["file"].split("/")[-2] for r in result.records]
+    assert sorted(languages) == ["de", "en", "en", "fr", "fr"]  # every language before a second of any
+    assert all(r["tags"] == ["speech", "voice"] for r in result.records)  # never the word it says
+    assert all(r["license"] == "GPL-2+" and "talk-data" in r["description"] for r in result.records)
+    [again] = build_packages(["talk-speech"], tmp_path / "out", keep_debs=True, progress=False)
+    assert again.records == result.records  # read back, tags kept rather than taken from the path

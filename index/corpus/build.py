@@ -27,6 +27,8 @@ from index.corpus.pathtags import ARCHIVE_SUFFIXES, is_candidate, path_tags
 from index.corpus.presets import NOISE_TOKENS
 from index.corpus.rcc import RccError, rcc_files
 from index.corpus.soundfont import check_renderer
+from index.corpus.speech import SPEECH_SOURCES, SpeechSource, spoken_files
+from index.corpus.speech import TAGS as SPEECH_TAGS
 from model.audio import AudioError, AudioLimits, probe
 from model.files import write_json_atomic
 
@@ -66,14 +68,18 @@ def candidate_files(deb: Path) -> Iterator[tuple[str, bytes]]:
             yield path, tar.extractfile(member).read()
 
 
-def extract_package(package: str, deb: Path, audio_dir: Path, seen: set[str]) -> PackageResult:
-    """Write the package's clips under audio_dir/<package>/ and describe them."""
+def extract_package(
+    package: str, deb: Path, audio_dir: Path, seen: set[str], speech: SpeechSource | None = None
+) -> PackageResult:
+    """Write the package's clips under audio_dir/<package>/ and describe them; `speech`: the package
+    is a speech source, whose few spoken clips are read and tagged as speech (index/corpus/speech.py)."""
     result = PackageResult(package, package_version(deb))
+    debian_package = speech.package if speech else package
     copyright = CopyrightFile()
     kept: list[tuple[str, Path, float]] = []
-    for path, data in candidate_files(deb):
+    for path, data in candidate_files(deb) if speech is None else spoken_files(speech, deb):
         if path.endswith("/copyright"):
-            if f"/doc/{package}/" in path:
+            if f"/doc/{debian_package}/" in path:
                 copyright = parse_copyright(data.decode("utf-8", "replace"))
             continue
         if is_heldout(package, path):
@@ -97,28 +103,35 @@ def extract_package(package: str, deb: Path, audio_dir: Path, seen: set[str]) ->
         target.write_bytes(data)
         kept.append((path, target, info.duration))
     for path, target, duration in kept:
-        result.records.append(_record(package, result.version, path, target, duration, audio_dir, copyright))
+        tags = list(SPEECH_TAGS) if speech else path_tags(path, package, NOISE_TOKENS)
+        result.records.append(
+            _record(
+                package, debian_package, result.version, path, target, duration, audio_dir, copyright, tags
+            )
+        )
     return result
 
 
 def _record(
     package: str,
+    debian_package: str,
     version: str,
     path: str,
     target: Path,
     duration: float,
     audio_dir: Path,
     copyright: CopyrightFile,
+    tags: list[str],
 ) -> dict:
     stanza = copyright.lookup(path)
     origin = freesound_origin(stanza)
-    description = f"{path} from the Debian package {package} {version}"
+    description = f"{path} from the Debian package {debian_package} {version}"
     if origin:
         description += f"; Freesound sound {origin[1]} by {origin[0]}"
     return {
         "id": hashlib.sha1(f"{package}/{path}".encode()).hexdigest()[:16],
         "name": PurePosixPath(path).stem,
-        "tags": path_tags(path, package, NOISE_TOKENS),
+        "tags": tags,
         "description": description,
         "license": stanza.license if stanza else copyright.fallback,
         "username": origin[0] if origin else package,
@@ -166,8 +179,8 @@ def build_packages(
 def retag(package: str, records: list[dict]) -> list[dict]:
     """Records of a package extracted before, with tags from today's rules (index/corpus/lexicon.py):
     a tag is a function of the clip's path, so better rules need no new download. Rendered notes
-    keep the tags their renderer gave them."""
-    if package in NOTE_SOURCES:
+    and speech keep the tags they were given."""
+    if package in NOTE_SOURCES or package in SPEECH_SOURCES:
         return records
     return [{**rec, "tags": path_tags(rec["file"], package, NOISE_TOKENS)} for rec in records]
 
@@ -175,14 +188,15 @@ def retag(package: str, records: list[dict]) -> list[dict]:
 def _build_one(
     package: str, debs_dir: Path, audio_dir: Path, seen: set[str], mirror: str | None, keep_debs: bool
 ) -> PackageResult:
-    """Download one package and extract its clips, or render the notes of a SoundFont source."""
-    rendered = NOTE_SOURCES.get(package)
-    deb = download_deb(rendered.package if rendered else package, debs_dir, mirror)
+    """Download one package and extract its clips (a speech source's few), or render the notes of a
+    SoundFont source."""
+    source = NOTE_SOURCES.get(package) or SPEECH_SOURCES.get(package)
+    deb = download_deb(source.package if source else package, debs_dir, mirror)
     if package in NOTE_SOURCES:
         result = PackageResult(package, package_version(deb))
         result.records, result.skipped = render_notes(package, deb, result.version, audio_dir)
     else:
-        result = extract_package(package, deb, audio_dir, seen)
+        result = extract_package(package, deb, audio_dir, seen, SPEECH_SOURCES.get(package))
     if not keep_debs:
         deb.unlink()
     return result

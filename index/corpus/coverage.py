@@ -31,6 +31,7 @@ CATEGORIES: dict[str, frozenset[str]] = {
         "ambient waterfall cave rock stone wood leaf leaves grass dirt snow ice",
         "weapons and combat": "weapon gun rifle pistol shot shoot gunshot explosion explode bomb "
         "sword blade arrow bow attack hit impact punch shield fight laser",
+        "speech": "speech spoken talk",
         "interface": "beep click notification alert message button menu interface error dialog "
         "complete login logout",
     }.items()

@@ -51,6 +51,8 @@ FULL = DEMO + [
     "musescore-general-soundfont-notes",
     "csound-soundfont-drums",
     "avldrums-red-zeppelin-drums",
+    # Speech, capped and tagged only as speech: spoken words in 25 languages (index/corpus/speech.py).
+    "ktuberling-speech",
 ]
 
 PRESETS = {"demo": DEMO, "full": FULL}

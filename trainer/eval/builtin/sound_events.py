@@ -36,13 +36,16 @@ from index.corpus.heldout import (
 from index.corpus.notes import NOTE_SOURCES
 from index.corpus.pathtags import path_tags
 from index.corpus.presets import FULL, NOISE_TOKENS
+from index.corpus.speech import SPEECH_SOURCES
 from model.audio import AudioError, probe
 from trainer.eval.builtin.folds import grouped_folds
 from trainer.eval.builtin.taskdir import TaskRow, TaskWriter
 
 # The full corpus preset's packages and more games with labelled everyday sounds (about 5.7 GB of
 # downloads, one package on disk at a time).
-SOUND_EVENT_PACKAGES = [p for p in FULL if p not in DRUM_TASK_PACKAGES and p not in NOTE_SOURCES] + [
+SOUND_EVENT_PACKAGES = [
+    p for p in FULL if p not in DRUM_TASK_PACKAGES and p not in NOTE_SOURCES and p not in SPEECH_SOURCES
+] + [
     "teeworlds-data",
     "colobot-common-sounds",
     "hedgewars-data",
