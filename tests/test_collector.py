@@ -49,6 +49,13 @@ def test_a_cycle_frozen_while_alive_is_freed_by_a_full_settle():
         gc.unfreeze()
 
 
+def test_release_thaws_everything():
+    collector = Collector()
+    collector.settle()
+    collector.release()
+    assert gc.get_freeze_count() == 0
+
+
 def test_no_collection_while_paused():
     collector = Collector()
     with collector.paused():

@@ -35,6 +35,10 @@ class Collector:
         gc.collect()
         gc.freeze()
 
+    def release(self) -> None:
+        """Thaw everything (the app stops): later collections see all of it again."""
+        gc.unfreeze()
+
     @contextmanager
     def paused(self) -> Iterator[None]:
         """No automatic collection inside (an index loading); reference counting still frees."""

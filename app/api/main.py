@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watcher.cancel()
             await service.engine.stop()
             service.worker.shutdown(wait=False, cancel_futures=True)
+            collector.release()  # a process that goes on (tests, an embedding app) collects it all again
 
     app = FastAPI(
         title="audiotag",
