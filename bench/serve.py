@@ -44,6 +44,7 @@ from index.catalogue.queries import live_metadata
 from index.centres import Centres
 from index.indexer import SPACES
 from index.scoring import single_word_tags
+from index.search import HYBRID_SOUNDS
 from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.bundles import default_bundle
@@ -55,8 +56,9 @@ NOTE = (
     "serve --workers {workers}`. Load: `wrk -t1` over loopback. p50/p99 are client latencies; server "
     "p50 is the service's own time (Server-Timing: routing, decoding, inference, FAISS), at 1 connection. "
     "/search draws each request's query from {queries:,} distinct three-word queries of the model's "
-    "vocabulary tags (mode=hybrid, the default: the text index and 100 sound candidates fused), so the "
-    "query cache answers few of them. The floors are measured in the same run: the bare FastAPI route "
+    "vocabulary tags (mode=hybrid, the default: the text index's first {words} matches and the first "
+    "{sounds_fused} sounds by sound fused), so the query cache answers few of them. The floors are "
+    "measured in the same run: the bare FastAPI route "
     "(same venv, one process) and, for /tags, the clip's decode + log-mel + encoder alone in the "
     "benchmark's process."
 )
@@ -308,7 +310,13 @@ def main() -> None:
     write_section(
         "Service under load",
         markdown_table(cols, rows)
-        + NOTE.format(sounds=args.sounds, workers=workers, queries=len(queries))
+        + NOTE.format(
+            sounds=args.sounds,
+            workers=workers,
+            queries=len(queries),
+            words=text_index.MAX_HITS,
+            sounds_fused=HYBRID_SOUNDS,
+        )
         + "\n\n"
         + markdown_table(goal_cols, goals),
     )
