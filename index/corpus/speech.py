@@ -44,19 +44,19 @@ def spoken_files(source: SpeechSource, deb: Path) -> list[tuple[str, bytes]]:
     in turn from each language (each language's clips in a fixed pseudo-random order), so every
     language is heard."""
     by_language: dict[str, list[tuple[str, bytes]]] = {}
-    chosen = []
+    copyright = []
     for path, tar, member in iter_deb_files(deb):
         found = source.folder.search(path)
         if found and PurePosixPath(path).suffix.lower() in AUDIO_SUFFIXES:
             by_language.setdefault(found.group(1), []).append((path, tar.extractfile(member).read()))
         elif path.endswith(f"/doc/{source.package}/copyright"):
-            chosen.append((path, tar.extractfile(member).read()))
-    for clips in by_language.values():
-        clips.sort(key=lambda clip: hashlib.sha1(clip[0].encode()).hexdigest())
+            copyright.append((path, tar.extractfile(member).read()))
+    for takes in by_language.values():
+        takes.sort(key=lambda take: hashlib.sha1(take[0].encode()).hexdigest())
     clips, turn = [], 0
     while len(clips) < source.cap and any(turn < len(c) for c in by_language.values()):
         for language in sorted(by_language):
             if turn < len(by_language[language]) and len(clips) < source.cap:
                 clips.append(by_language[language][turn])
         turn += 1
-    return chosen + clips
+    return copyright + clips
