@@ -30,7 +30,7 @@ def test_settle_freezes_survivors_and_frees_cycles_made_since():
         collector.settle()
         assert since() is None  # made after the freeze: collected
     finally:
-        gc.unfreeze()
+        collector.release()
 
 
 def test_a_cycle_frozen_while_alive_is_freed_by_a_full_settle():
@@ -46,7 +46,7 @@ def test_a_cycle_frozen_while_alive_is_freed_by_a_full_settle():
         collector.settle(everything=True)  # as after a swap
         assert ref() is None
     finally:
-        gc.unfreeze()
+        collector.release()
 
 
 def test_release_thaws_everything():

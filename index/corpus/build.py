@@ -190,13 +190,14 @@ def _build_one(
 ) -> PackageResult:
     """Download one package and extract its clips (a speech source's few), or render the notes of a
     SoundFont source."""
-    source = NOTE_SOURCES.get(package) or SPEECH_SOURCES.get(package)
+    speech = SPEECH_SOURCES.get(package)
+    source = NOTE_SOURCES.get(package) or speech
     deb = download_deb(source.package if source else package, debs_dir, mirror)
     if package in NOTE_SOURCES:
         result = PackageResult(package, package_version(deb))
         result.records, result.skipped = render_notes(package, deb, result.version, audio_dir)
     else:
-        result = extract_package(package, deb, audio_dir, seen, SPEECH_SOURCES.get(package))
+        result = extract_package(package, deb, audio_dir, seen, speech)
     if not keep_debs:
         deb.unlink()
     return result
