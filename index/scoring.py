@@ -6,7 +6,8 @@ bundle's tag encoder) → the catalogue's tag contexts (index/contexts.py) → c
 catalogue's means (index/centres.py), plus, for a search, its audio example (index/exemplars.py),
 so the figures `audiotag eval` reports are the ones the API serves. `Scorer.text_query` keeps the
 finished vectors of the last QUERY_CACHE word sets asked: the one query cache (the tag encoder
-costs more than the rest of a search, and people ask the same words again and again).
+costs more than the rest of a search, and people ask the same words again and again);
+`Scorer.prepare` fills it for many word sets in one encoder call (the service's concurrent searches).
 
 Tag suggestion has three methods; hit@5 and P@5 out of source (sounds of packages the model never
 trained on, docs/eval-out-of-source), for today's recipe and for clean tags with balanced epochs
@@ -22,7 +23,7 @@ Suggested tags are vocabulary words that the catalogue's sounds carry.
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +60,39 @@ class LabelSet:
     unscored: list[str] = field(default_factory=list)  # labels with no known word
 
 
+@dataclass
+class CacheInfo:
+    hits: int = 0
+    misses: int = 0
+
+
+class QueryCache:
+    """The finished (vector, search) pair of the last `size` word sets asked, least recent out first."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.info = size, CacheInfo()
+        self._pairs: OrderedDict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    def get(self, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+        pair = self._pairs.get(words)
+        if pair is None:
+            self.info.misses += 1
+            return None
+        self.info.hits += 1
+        self._pairs.move_to_end(words)
+        return pair
+
+    def put(
+        self, words: tuple[str, ...], pair: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        for v in pair:
+            v.setflags(write=False)  # shared by every caller that asks these words
+        self._pairs[words] = pair
+        while len(self._pairs) > self.size:
+            self._pairs.popitem(last=False)
+        return pair
+
+
 def vote_tags(similarities: np.ndarray, tag_ids: list[list[int]], n_tags: int) -> np.ndarray:
     """Neighbour votes (n_tags,) of one clip: each neighbour (its similarity, its tag ids) adds its
     similarity (at least 0) to its tags; shares of the total weight, so in [0, 1]."""
@@ -93,7 +127,7 @@ class Scorer:
         self._tag_vectors: np.ndarray | None = None
         c = self.contexts
         self.examples = Examples.of(c.vectors, c.audio, c.counts, self.centres.phi_w, self.centres.phi_a)
-        self._vectors_of = functools.lru_cache(maxsize=QUERY_CACHE)(self._finished_vectors)
+        self._cache = QueryCache(QUERY_CACHE)
 
     def text_query(self, tags: list[str]) -> TextQuery:
         """Free-text tags (each may hold several words) read as one query; UnknownTagsError when the
@@ -104,15 +138,29 @@ class Scorer:
         vector, search = self._vectors_of(tuple(known))
         return TextQuery(known, unknown, vector, search)
 
-    def cache_info(self) -> functools._CacheInfo:
-        return self._vectors_of.cache_info()
+    def cache_info(self) -> CacheInfo:
+        return self._cache.info
 
-    def _finished_vectors(self, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-        vector = self.query_vectors([list(words)])
-        search = self.examples.search_vectors(vector)[0]
-        for v in (vector[0], search):
-            v.setflags(write=False)  # shared by every caller that asks these words
-        return vector[0], search
+    def prepare(self, texts: list[str]) -> None:
+        """Fill the query cache for free-text queries not in it yet, in one encoder call: what
+        `text_query([text])` then reads. Queries with no known word are left to `text_query`."""
+        known = [tuple(self.bundle.split_known([text])[0]) for text in texts]
+        self._pairs_of([words for words in known if words])
+
+    def _vectors_of(self, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        return self._pairs_of([words])[0]
+
+    def _pairs_of(self, word_sets: list[tuple[str, ...]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The finished (vector, search) pair of each known-word set: from the cache, the missing
+        ones computed together in one encoder call and cached."""
+        found = {words: self._cache.get(words) for words in dict.fromkeys(word_sets)}
+        missing = [words for words, pair in found.items() if pair is None]
+        if missing:
+            vectors = self.query_vectors([list(words) for words in missing])
+            searches = self.examples.search_vectors(vectors)
+            for words, pair in zip(missing, zip(vectors, searches, strict=True), strict=True):
+                found[words] = self._cache.put(words, pair)
+        return [found[words] for words in word_sets]
 
     def labels(self, names: list[str]) -> LabelSet:
         """Each label through the one tokenizer (model/tags): "rain_thunder" → rain, thunder."""
@@ -142,7 +190,7 @@ class Scorer:
         """Query vectors of the scored labels, (L, F), through the query cache."""
         if not labels.words:
             return np.zeros((0, self.centres.phi_w.shape[-1]), np.float32)
-        return np.stack([self._vectors_of(tuple(words))[0] for words in labels.words])
+        return np.stack([vector for vector, _ in self._pairs_of([tuple(w) for w in labels.words])])
 
     def zero_shot(self, phi_a: np.ndarray, labels: LabelSet) -> np.ndarray:
         """Probabilities (N, L) over the scored labels for clips' φ_a (N, F)."""

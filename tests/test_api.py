@@ -262,6 +262,7 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from app.api.batcher import Batcher
+    from app.api.engine import embed_clips
     from model.features import log_mel
 
     bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
@@ -269,10 +270,10 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
     sizes: list[int] = []
 
     async def run() -> list:
-        batcher = Batcher(ThreadPoolExecutor(1), max_batch=5, max_wait_s=0.05, on_batch=sizes.append)
+        batcher = Batcher(ThreadPoolExecutor(1), embed_clips, 5, 0.05, on_batch=sizes.append)
         batcher.start()
         try:
-            return await asyncio.gather(*(batcher.embed(bundle, m) for m in logmels))
+            return await asyncio.gather(*(batcher.submit(bundle, m) for m in logmels))
         finally:
             await batcher.stop()
 
@@ -283,6 +284,52 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
         np.allclose(r[0], z[i], atol=1e-4) and np.allclose(r[1], phi[i], atol=1e-4)
         for i, r in enumerate(results)
     )
+
+
+def test_concurrent_searches_share_a_batch_and_answer_as_alone(data: Path) -> None:
+    """Searches that arrive together take one pass of the inference thread and one tag-encoder call
+    for their words; each answer is the one it gets alone, and one unreadable query fails alone."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.api.batcher import Batcher
+    from app.api.engine import SearchAsk, answer_search, answer_searches
+    from app.api.errors import ApiError
+    from index.catalogue.db import Catalogue
+    from index.filters import Filters
+    from index.search import SearchIndex
+
+    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+    index = SearchIndex.open_current(data / "indices", Bundle(latest_bundle(data / "bundles"), "cpu"), cat)
+    words = index.tag_words[:6]
+    asks = [SearchAsk(q, 5, 1, Filters(), mode) for q in words for mode in ("hybrid", "sound")]
+    asks.insert(3, SearchAsk("the 42", 5, 1, Filters(), "hybrid"))  # no word left: 422, alone
+    sizes: list[int] = []
+    encoded: list[int] = []
+    real_embed = index.bundle.embed_tag_sets
+    index.bundle.embed_tag_sets = lambda sets: encoded.append(len(sets)) or real_embed(sets)
+
+    async def run() -> list:
+        batcher = Batcher(ThreadPoolExecutor(1), answer_searches, 64, 0.05, on_batch=sizes.append)
+        batcher.start()
+        try:
+            return await asyncio.gather(*(batcher.submit(index, a) for a in asks), return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    try:
+        together = asyncio.run(run())
+    finally:
+        del index.bundle.embed_tag_sets
+    assert sizes == [len(asks)] and encoded == [len(words)]  # one pass, one encoder call, each word set once
+    assert isinstance(together[3], ApiError) and together[3].status == 422
+    for ask, answer in zip(asks, together, strict=True):
+        if ask.q != "the 42":
+            alone = answer_search(index, ask)
+            assert [r.id for r in answer.results] == [r.id for r in alone.results], ask
+            assert [r.score for r in answer.results] == pytest.approx(
+                [r.score for r in alone.results], abs=1e-4
+            )
 
 
 def test_a_broken_publish_keeps_the_old_index_and_is_reported(data: Path, tmp_path: Path) -> None:

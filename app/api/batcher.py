@@ -1,13 +1,15 @@
-"""Micro-batching of audio inference: concurrent requests share one forward pass.
+"""Micro-batching on the inference thread: concurrent requests share one pass of the work.
 
-A request puts its clip's log-mel on a queue and awaits a future; one task takes every clip waiting
-(up to `max_batch`), waits up to `max_wait_s` for more (default 0: a clip never waits for company, and
-the clips that arrive while the model runs share the next pass), and runs the encoder on them all in
-the engine's inference thread (app/api/engine.py; the event loop never computes). One thread, always
-the same: torch's OpenMP team belongs to the thread that calls it, so a model run from the service's
-pool threads in turn grew a spinning team per thread (a 10 s clip's /tags took 2.1× its decode +
-log-mel + encoder alone; a 5 ms wait for company was the rest). On a GPU batching turns many small
-calls into one big one.
+A request puts its item (a clip's log-mel, a search) on a queue with the object that answers it (the
+bundle, the index) and awaits a future; one task takes every item waiting (up to `max_batch`),
+waits up to `max_wait_s` for more (default 0: an item never waits for company, and the items that
+arrive while the work runs share the next pass), and hands them, grouped by that object, to
+`compute` in the engine's inference thread (app/api/engine.py; the event loop never computes). One
+thread, always the same: torch's OpenMP team belongs to the thread that calls it, so a model run
+from the service's pool threads in turn grew a spinning team per thread (a 10 s clip's /tags took
+2.1× its decode + log-mel + encoder alone; a 5 ms wait for company was the rest). A batch pays one
+hop between threads, and one encoder call for its clips or its searches' words; on a GPU batching
+turns many small calls into one big one.
 """
 
 from __future__ import annotations
@@ -16,25 +18,29 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
 
-import numpy as np
+Owner = TypeVar("Owner")  # what answers a group: a bundle, a search index
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
-from model.bundle import Bundle
+# (owner, its items) → one result or exception per item, in order; run on the inference thread
+Compute = Callable[[Owner, list[Item]], list[Result | Exception]]
 
-Embedding = tuple[np.ndarray, np.ndarray]  # z_a (V,), φ_a (F,), L2-normalised
 
-
-class Batcher:
+class Batcher(Generic[Owner, Item, Result]):
     def __init__(
         self,
         inference: ThreadPoolExecutor,
+        compute: Compute,
         max_batch: int = 32,
         max_wait_s: float = 0.0,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.inference = inference  # one thread: the engine's, which owns it
+        self.compute = compute
         self.max_batch, self.max_wait_s, self.on_batch = max_batch, max_wait_s, on_batch
-        self.queue: asyncio.Queue[tuple[Bundle, np.ndarray, asyncio.Future]] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[Owner, Item, asyncio.Future]] = asyncio.Queue()
         self.task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -44,19 +50,19 @@ class Batcher:
         if self.task:
             self.task.cancel()
 
-    async def embed(self, bundle: Bundle, logmel: np.ndarray) -> Embedding:
-        """One clip's (n_mels, T) log-mel → its embedding, computed in a batch with others."""
+    async def submit(self, owner: Owner, item: Item) -> Result:
+        """`item`'s result, computed by `owner` in a batch with the others waiting."""
         future = asyncio.get_running_loop().create_future()
-        await self.queue.put((bundle, logmel, future))
+        await self.queue.put((owner, item, future))
         return await future
 
     async def _run(self) -> None:
         while True:
-            items = [await self.queue.get()]
+            waiting = [await self.queue.get()]
             deadline = time.monotonic() + self.max_wait_s
-            while len(items) < self.max_batch:
+            while len(waiting) < self.max_batch:
                 try:
-                    items.append(self.queue.get_nowait())  # every clip already waiting
+                    waiting.append(self.queue.get_nowait())  # every item already waiting
                     continue
                 except asyncio.QueueEmpty:
                     pass
@@ -64,26 +70,25 @@ class Batcher:
                 if left <= 0:
                     break
                 try:
-                    items.append(await asyncio.wait_for(self.queue.get(), left))
+                    waiting.append(await asyncio.wait_for(self.queue.get(), left))
                 except TimeoutError:
                     break
-            for bundle in {id(b): b for b, _, _ in items}.values():  # one pass per model
-                group = [(m, f) for b, m, f in items if b is bundle]
-                await self._compute(bundle, group)
+            for owner in {id(o): o for o, _, _ in waiting}.values():  # one pass per owner
+                await self._compute(owner, [(item, f) for o, item, f in waiting if o is owner])
 
-    async def _compute(self, bundle: Bundle, group: list[tuple[np.ndarray, asyncio.Future]]) -> None:
+    async def _compute(self, owner: Owner, group: list[tuple[Item, asyncio.Future]]) -> None:
         if self.on_batch:
             self.on_batch(len(group))
         try:
-            logmels = [m for m, _ in group]
-            z, phi = await asyncio.get_running_loop().run_in_executor(
-                self.inference, bundle.embed_logmels, logmels
+            results = await asyncio.get_running_loop().run_in_executor(
+                self.inference, self.compute, owner, [item for item, _ in group]
             )
         except Exception as err:  # every waiting request gets the error, none hangs
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(err)
-            return
-        for k, (_, future) in enumerate(group):
-            if not future.done():
-                future.set_result((z[k], phi[k]))
+            results = [err] * len(group)
+        for result, (_, future) in zip(results, group, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)

@@ -1,7 +1,8 @@
 """The service's one inference boundary: every question that runs the model, FAISS or the text index.
 
 `Engine` owns the one inference thread (torch's OpenMP team belongs to the thread that calls it:
-app/api/batcher.py) and the batcher that shares encoder passes between concurrent uploads. Each
+app/api/batcher.py) and two batchers on it: concurrent uploads share encoder passes, concurrent
+searches share one hop to the thread and one tag-encoder call for their words. Each
 method takes the served index and the request's parts, runs the index's work on that thread and
 answers with the finished response body; routes only await it, so the event loop never runs torch or
 FAISS and one slow query does not stall the other connections of the process (/health, uploads
@@ -20,7 +21,7 @@ from typing import TypeVar
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
-from app.api.batcher import Batcher, Embedding
+from app.api.batcher import Batcher
 from app.api.errors import ApiError
 from app.api.results import label_scores, matched, scored
 from app.api.schemas import (
@@ -33,9 +34,54 @@ from app.api.schemas import (
 )
 from index.filters import Filters
 from index.search import NoQueryWordsError, SearchIndex, SoundNotIndexed
-from model.bundle import UnknownTagsError
+from model.bundle import Bundle, UnknownTagsError
 
 T = TypeVar("T")
+Embedding = tuple[np.ndarray, np.ndarray]  # z_a (V,), φ_a (F,), L2-normalised
+SEARCH_BATCH = 64  # searches answered in one pass of the inference thread at most
+
+
+@dataclass(frozen=True)
+class SearchAsk:
+    """One text search, as the route read it."""
+
+    q: str
+    k: int
+    page: int
+    filters: Filters
+    mode: str
+
+
+def answer_search(index: SearchIndex, ask: SearchAsk) -> SearchResponse:
+    """One search's finished response body; 422 ApiError when no word of it can be read."""
+    try:
+        matches, used = index.search(ask.q, ask.k, (ask.page - 1) * ask.k, ask.filters, ask.mode)
+    except NoQueryWordsError as err:
+        raise ApiError(422, "no_words", str(err)) from None
+    except UnknownTagsError as err:
+        raise ApiError(422, "unknown_tags", str(err)) from None
+    return SearchResponse(
+        query=QueryWords(words=used.words, unknown=used.unknown), mode=ask.mode, page=ask.page, k=ask.k,
+        index_version=index.version, results=matched(index, matches, ask.mode, len(used.words)),
+    )  # fmt: skip
+
+
+def answer_searches(index: SearchIndex, asks: list[SearchAsk]) -> list[SearchResponse | Exception]:
+    """Searches that arrived together: their words through the tag encoder in one call, then each."""
+    index.prepare([a.q for a in asks], [a.mode for a in asks])
+    answers: list[SearchResponse | Exception] = []
+    for ask in asks:
+        try:
+            answers.append(answer_search(index, ask))
+        except ApiError as err:
+            answers.append(err)
+    return answers
+
+
+def embed_clips(bundle: Bundle, logmels: list[np.ndarray]) -> list[Embedding]:
+    """Clips' log-mels → their (z_a, φ_a), in one encoder pass."""
+    z, phi = bundle.embed_logmels(logmels)
+    return list(zip(z, phi, strict=True))
 
 
 @dataclass(frozen=True)
@@ -50,42 +96,41 @@ class Engine:
         self, max_batch: int = 32, max_wait_s: float = 0.0, on_batch: Callable[[int], None] | None = None
     ) -> None:
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="inference")
-        self.batcher = Batcher(self.thread, max_batch, max_wait_s, on_batch)
+        self.clips = Batcher(self.thread, embed_clips, max_batch, max_wait_s, on_batch)
+        self.searches = Batcher(self.thread, answer_searches, SEARCH_BATCH)
 
     def start(self) -> None:
-        self.batcher.start()
+        self.clips.start()
+        self.searches.start()
 
     async def stop(self) -> None:
-        await self.batcher.stop()
+        await self.clips.stop()
+        await self.searches.stop()
         self.thread.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    async def _fresh(index: SearchIndex) -> None:
+        """Catalogue metadata that went stale, read again in the pool: the inference thread never
+        waits on SQL."""
+        if index.metadata_stale():
+            await run_in_threadpool(index.metadata)
 
     async def _run(self, index: SearchIndex, work: Callable[[], T]) -> T:
         """`work()` on the inference thread, after stale catalogue metadata is read in the pool."""
-        if index.metadata_stale():
-            await run_in_threadpool(index.metadata)
+        await self._fresh(index)
         return await asyncio.get_running_loop().run_in_executor(self.thread, work)
 
     async def embed(self, index: SearchIndex, clip: Clip) -> Embedding:
         """A clip's (z_a, φ_a), in an encoder pass shared with concurrent requests."""
-        return await self.batcher.embed(index.bundle, clip.logmel)
+        return await self.clips.submit(index.bundle, clip.logmel)
 
     # --- the questions ----------------------------------------------------------------------------
     async def search(
         self, index: SearchIndex, q: str, k: int, page: int, filters: Filters, mode: str
     ) -> SearchResponse:
-        def answer() -> SearchResponse:
-            try:
-                matches, used = index.search(q, k, (page - 1) * k, filters, mode)
-            except NoQueryWordsError as err:
-                raise ApiError(422, "no_words", str(err)) from None
-            except UnknownTagsError as err:
-                raise ApiError(422, "unknown_tags", str(err)) from None
-            return SearchResponse(
-                query=QueryWords(words=used.words, unknown=used.unknown), mode=mode, page=page, k=k,
-                index_version=index.version, results=matched(index, matches, mode, len(used.words)),
-            )  # fmt: skip
-
-        return await self._run(index, answer)
+        """A text search's response, computed with the searches that arrive with it."""
+        await self._fresh(index)
+        return await self.searches.submit(index, SearchAsk(q, k, page, filters, mode))
 
     async def suggest_tags(
         self,
