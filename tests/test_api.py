@@ -271,11 +271,7 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
 
     async def run() -> list:
         batcher = Batcher(ThreadPoolExecutor(1), embed_clips, 5, 0.05, on_batch=sizes.append)
-        batcher.start()
-        try:
-            return await asyncio.gather(*(batcher.submit(bundle, m) for m in logmels))
-        finally:
-            await batcher.stop()
+        return await asyncio.gather(*(batcher.submit(bundle, m) for m in logmels))
 
     results = asyncio.run(run())
     assert sizes == [5, 3]
@@ -311,11 +307,7 @@ def test_concurrent_searches_share_a_batch_and_answer_as_alone(data: Path) -> No
 
     async def run() -> list:
         batcher = Batcher(ThreadPoolExecutor(1), answer_searches, 64, 0.05, on_batch=sizes.append)
-        batcher.start()
-        try:
-            return await asyncio.gather(*(batcher.submit(index, a) for a in asks), return_exceptions=True)
-        finally:
-            await batcher.stop()
+        return await asyncio.gather(*(batcher.submit(index, a) for a in asks), return_exceptions=True)
 
     try:
         together = asyncio.run(run())

@@ -1,13 +1,15 @@
 """Micro-batching on the inference thread: concurrent requests share one pass of the work.
 
-A request puts its item (a clip's log-mel, a search) on a queue with the object that answers it (the
-bundle, the index) and awaits a future; one task takes every item waiting (up to `max_batch`),
-waits up to `max_wait_s` for more (default 0: an item never waits for company, and the items that
-arrive while the work runs share the next pass), and hands them, grouped by that object, to
-`compute` in the engine's inference thread (app/api/engine.py; the event loop never computes). One
+A request adds its item (a clip's log-mel, a search) with the object that answers it (the bundle,
+the index) and awaits a future. When the thread is free, the items waiting (up to `max_batch`, of
+the first one's owner) go to `compute` on the engine's inference thread (app/api/engine.py; the
+event loop never computes), at once, or after up to `max_wait_s` for company (default 0: an item
+never waits, and the items that arrive while a pass runs share the next one). When a pass ends its
+results go to their futures and the next pass starts from the same callback: no task sits between
+a request and the thread, so a lone request pays one hop, as it would without batching. One
 thread, always the same: torch's OpenMP team belongs to the thread that calls it, so a model run
 from the service's pool threads in turn grew a spinning team per thread (a 10 s clip's /tags took
-2.1× its decode + log-mel + encoder alone; a 5 ms wait for company was the rest). A batch pays one
+2.1× its decode + log-mel + encoder alone; a 5 ms wait for company was the rest). A pass pays one
 hop between threads, and one encoder call for its clips or its searches' words; on a GPU batching
 turns many small calls into one big one.
 """
@@ -15,12 +17,11 @@ turns many small calls into one big one.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
-Owner = TypeVar("Owner")  # what answers a group: a bundle, a search index
+Owner = TypeVar("Owner")  # what answers a pass: a bundle, a search index
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -40,55 +41,67 @@ class Batcher(Generic[Owner, Item, Result]):
         self.inference = inference  # one thread: the engine's, which owns it
         self.compute = compute
         self.max_batch, self.max_wait_s, self.on_batch = max_batch, max_wait_s, on_batch
-        self.queue: asyncio.Queue[tuple[Owner, Item, asyncio.Future]] = asyncio.Queue()
-        self.task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
+        self._waiting: list[tuple[Owner, Item, asyncio.Future]] = []
+        self._running = False
+        self._timer: asyncio.TimerHandle | None = None
 
     async def submit(self, owner: Owner, item: Item) -> Result:
-        """`item`'s result, computed by `owner` in a batch with the others waiting."""
+        """`item`'s result, computed by `owner` in a pass with the others waiting."""
         future = asyncio.get_running_loop().create_future()
-        await self.queue.put((owner, item, future))
+        self._waiting.append((owner, item, future))
+        self._next()
         return await future
 
-    async def _run(self) -> None:
-        while True:
-            waiting = [await self.queue.get()]
-            deadline = time.monotonic() + self.max_wait_s
-            while len(waiting) < self.max_batch:
-                try:
-                    waiting.append(self.queue.get_nowait())  # every item already waiting
-                    continue
-                except asyncio.QueueEmpty:
-                    pass
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    waiting.append(await asyncio.wait_for(self.queue.get(), left))
-                except TimeoutError:
-                    break
-            for owner in {id(o): o for o, _, _ in waiting}.values():  # one pass per owner
-                await self._compute(owner, [(item, f) for o, item, f in waiting if o is owner])
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    async def _compute(self, owner: Owner, group: list[tuple[Item, asyncio.Future]]) -> None:
+    def _next(self) -> None:
+        """Start a pass if the thread is free: now, when the batch is full or nobody waits for
+        company, else once the first waiting item has waited `max_wait_s`."""
+        if self._running or not self._waiting:
+            return
+        if self.max_wait_s > 0 and len(self._waiting) < self.max_batch:
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(self.max_wait_s, self._start)
+            return
+        self._start()
+
+    def _start(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._running or not self._waiting:
+            return
+        owner = self._waiting[0][0]
+        group = [w for w in self._waiting if w[0] is owner][: self.max_batch]
+        taken = {id(future) for _, _, future in group}
+        self._waiting = [w for w in self._waiting if id(w[2]) not in taken]
         if self.on_batch:
             self.on_batch(len(group))
+        self._running = True
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self.inference, self.compute, owner, [item for _, item, _ in group])
+        work.add_done_callback(lambda done: self._finish(done, group))
+
+    def _finish(self, work: asyncio.Future, group: list[tuple[Owner, Item, asyncio.Future]]) -> None:
+        """Hand each waiting request its result (every one the error if the pass failed), then start
+        the next pass."""
+        self._running = False
+        if work.cancelled():  # the engine stopped
+            for _, _, future in group:
+                future.cancel()
+            return
         try:
-            results = await asyncio.get_running_loop().run_in_executor(
-                self.inference, self.compute, owner, [item for item, _ in group]
-            )
+            results = work.result()
         except Exception as err:  # every waiting request gets the error, none hangs
             results = [err] * len(group)
-        for result, (_, future) in zip(results, group, strict=True):
-            if future.done():
+        for result, (_, _, future) in zip(results, group, strict=True):
+            if future.done():  # the request went away
                 continue
             if isinstance(result, Exception):
                 future.set_exception(result)
             else:
                 future.set_result(result)
+        self._next()

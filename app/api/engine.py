@@ -99,13 +99,9 @@ class Engine:
         self.clips = Batcher(self.thread, embed_clips, max_batch, max_wait_s, on_batch)
         self.searches = Batcher(self.thread, answer_searches, SEARCH_BATCH)
 
-    def start(self) -> None:
-        self.clips.start()
-        self.searches.start()
-
-    async def stop(self) -> None:
-        await self.clips.stop()
-        await self.searches.stop()
+    def stop(self) -> None:
+        self.clips.stop()
+        self.searches.stop()
         self.thread.shutdown(wait=False, cancel_futures=True)
 
     @staticmethod

@@ -61,13 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(service.refresh)
             await run_in_threadpool(service.refresh_metadata)  # read now, not by the first search
         collector.settle(everything=True)  # what loaded stays out of every later collection
-        service.engine.start()
         watcher = asyncio.create_task(_watch(service, collector))
         try:
             yield
         finally:
             watcher.cancel()
-            await service.engine.stop()
+            service.engine.stop()
             service.worker.shutdown(wait=False, cancel_futures=True)
             collector.release()  # a process that goes on (tests, an embedding app) collects it all again
 
