@@ -93,11 +93,15 @@ class Clip:
 
 class Engine:
     def __init__(
-        self, max_batch: int = 32, max_wait_s: float = 0.0, on_batch: Callable[[int], None] | None = None
+        self,
+        max_batch: int = 32,
+        max_wait_s: float = 0.0,
+        on_batch: Callable[[int], None] | None = None,
+        on_search_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="inference")
         self.clips = Batcher(self.thread, embed_clips, max_batch, max_wait_s, on_batch)
-        self.searches = Batcher(self.thread, answer_searches, SEARCH_BATCH)
+        self.searches = Batcher(self.thread, answer_searches, SEARCH_BATCH, on_batch=on_search_batch)
 
     def stop(self) -> None:
         self.clips.stop()

@@ -41,6 +41,10 @@ class Metrics:
             "audiotag_inference_batch_size", "Clips per inference batch", registry=self.registry,
             buckets=(1, 2, 4, 8, 16, 32, 64),
         )  # fmt: skip
+        self.search_batch = Histogram(
+            "audiotag_search_batch_size", "Searches per pass of the inference thread", registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+        )  # fmt: skip
         self.index_sounds = Gauge(
             "audiotag_index_sounds", "Sounds in the served index", registry=self.registry
         )

@@ -41,7 +41,9 @@ class Service:
         self.catalogue = rt.catalogue
         self.jobs = JobStore(rt.catalogue)
         self.limits = rt.upload_limits
-        self.engine = Engine(s.batch_max_size, s.batch_max_wait_ms / 1000, metrics.batch.observe)
+        self.engine = Engine(
+            s.batch_max_size, s.batch_max_wait_ms / 1000, metrics.batch.observe, metrics.search_batch.observe
+        )
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="reindex")
         self._index: SearchIndex | None = None
         self._bundles: dict[Path, Bundle] = {}
