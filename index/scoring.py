@@ -135,7 +135,7 @@ class Scorer:
         known, unknown = self.bundle.split_known(tags)
         if not known:
             raise UnknownTagsError(unknown or list(tags))
-        vector, search = self._vectors_of(tuple(known))
+        vector, search = self._pairs_of([tuple(known)])[0]
         return TextQuery(known, unknown, vector, search)
 
     def cache_info(self) -> CacheInfo:
@@ -146,9 +146,6 @@ class Scorer:
         `text_query([text])` then reads. Queries with no known word are left to `text_query`."""
         known = [tuple(self.bundle.split_known([text])[0]) for text in texts]
         self._pairs_of([words for words in known if words])
-
-    def _vectors_of(self, words: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-        return self._pairs_of([words])[0]
 
     def _pairs_of(self, word_sets: list[tuple[str, ...]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """The finished (vector, search) pair of each known-word set: from the cache, the missing

@@ -75,9 +75,10 @@ class Batcher(Generic[Owner, Item, Result]):
         if self._running or not self._waiting:
             return
         owner = self._waiting[0][0]
-        group = [w for w in self._waiting if w[0] is owner][: self.max_batch]
-        taken = {id(future) for _, _, future in group}
-        self._waiting = [w for w in self._waiting if id(w[2]) not in taken]
+        group, rest = [], []
+        for waiting in self._waiting:  # the first owner's items, in order, up to max_batch
+            (group if waiting[0] is owner and len(group) < self.max_batch else rest).append(waiting)
+        self._waiting = rest
         if self.on_batch:
             self.on_batch(len(group))
         self._running = True
