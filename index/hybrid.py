@@ -65,19 +65,18 @@ def fuse(
     text_rank = dict(zip((h.sound_id for h in text_hits), ranks, strict=True))
     sound_rank = {sound_id: r for r, (sound_id, _) in enumerate(sound_hits, 1)}
     last = len(sound_rank) + 1
-    ranked = []  # (−fused score, sound rank, id, share from text): the order, then what a Match needs
-    for sound_id in dict.fromkeys([*sound_rank, *text_rank]):
-        from_text = text_weight / (k + text_rank[sound_id]) if sound_id in text_rank else 0.0
-        from_sound = (1 - text_weight) / (k + sound_rank[sound_id]) if sound_id in sound_rank else 0.0
-        total = from_text + from_sound
-        ranked.append((-total, sound_rank.get(sound_id, last), sound_id, from_text / total))
+    from_text = {i: text_weight / (k + r) for i, r in text_rank.items()}
+    # (−fused score, sound rank, id): the order; equal scores by sound rank, then id
+    ranked = [(-from_text.get(i, 0.0) - (1 - text_weight) / (k + r), r, i) for i, r in sound_rank.items()]
+    ranked += [(-t, last, i) for i, t in from_text.items() if i not in sound_rank]
     ranked.sort()
     words = {h.sound_id: h.words for h in text_hits}
     cosine = dict(sound_hits)
-    return [
-        Match(i, -neg, words.get(i, ()), share, 1 - share, cosine.get(i))
-        for neg, _, i, share in ranked[:limit]
-    ]
+    matches = []
+    for neg, _, i in ranked[:limit]:
+        share = from_text.get(i, 0.0) / -neg
+        matches.append(Match(i, -neg, words.get(i, ()), share, 1 - share, cosine.get(i)))
+    return matches
 
 
 def text_only(text_hits: list[TextHit]) -> list[Match]:

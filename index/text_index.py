@@ -16,8 +16,8 @@ import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from index.catalogue.queries import SoundMeta
 from model.tags import normalise_tag
@@ -28,8 +28,7 @@ WEIGHTS = (1.0, 2.0, 0.5)  # BM25 weight of a match in each column: tags are wri
 MAX_HITS = 200  # text matches read for one query, best first, before filters
 
 
-@dataclass(frozen=True)
-class TextHit:
+class TextHit(NamedTuple):  # a tuple, as `search.Hit`: a search makes up to MAX_HITS of them
     sound_id: int
     score: float  # BM25, higher is better
     words: tuple[str, ...]  # the query's words this sound's text holds, in query order

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import BaseModel
+from starlette.responses import Response
 
 from app.api.schemas import (
-    HowMatched,
     LabelScore,
     ScoredSound,
     SearchResult,
@@ -20,6 +21,13 @@ from index.scoring import LabelSet
 from index.search import Hit, SearchIndex
 
 API = "/api/v1"
+
+
+def as_json(body: BaseModel) -> Response:
+    """A finished response body as JSON, dumped once by pydantic: returned as a model, FastAPI would
+    dump it to Python, validate it again and encode it with the json module (about 0.2 ms a search).
+    The route's `response_model` still documents it."""
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 def sound_body(row: SoundRow | SoundMeta) -> dict:
@@ -48,16 +56,14 @@ def scored(index: SearchIndex, hits: list[Hit]) -> list[ScoredSound]:
 def matched(index: SearchIndex, matches: list[Match], mode: str, n_words: int) -> list[SearchResult]:
     """Search matches with their metadata and how each matched, in rank order (`n_words`: the query's)."""
     rows = index.metadata()
-    return [
-        SearchResult(
-            **sound_body(rows[m.sound_id]),
-            score=round(m.score, 6),
-            relevance=index.relevance.of_match(m, mode, n_words, bool(rows[m.sound_id].tag_words)),
-            match=HowMatched(words=list(m.words), text=round(m.text_share, 3), sound=round(m.sound_share, 3)),
-        )
-        for m in matches
-        if m.sound_id in rows
-    ]
+    results = []
+    for m in matches:
+        if (row := rows.get(m.sound_id)) is None:
+            continue
+        how = {"words": list(m.words), "text": round(m.text_share, 3), "sound": round(m.sound_share, 3)}
+        relevance = index.relevance.of_match(m, mode, n_words, bool(row.tag_words))
+        results.append(SearchResult(**sound_body(row), score=round(m.score, 6), relevance=relevance, match=how))
+    return results
 
 
 def label_scores(labels: LabelSet, p: np.ndarray) -> list[LabelScore]:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import ClipDep, IndexDep, ServiceDep, TagMethod, TopK
 from app.api.errors import ApiError, error_responses
 from app.api.pictures import spectrogram_png
+from app.api.results import as_json
 from app.api.schemas import ClassifyResponse, SimilarResponse, TagsResponse
 from index.scoring import DEFAULT_TAG_METHOD
 
@@ -40,8 +41,8 @@ async def tags(
     clip: ClipDep,
     k: TopK = 10,
     method: TagMethod = DEFAULT_TAG_METHOD,
-) -> TagsResponse:
-    return await service.engine.suggest_tags(index, clip, k, method)
+) -> Response:
+    return as_json(await service.engine.suggest_tags(index, clip, k, method))
 
 
 @router.post(
@@ -50,8 +51,8 @@ async def tags(
     responses=UPLOAD_ERRORS,
     summary="Catalogue sounds that sound like a clip",
 )
-async def similar(service: ServiceDep, index: IndexDep, clip: ClipDep, k: TopK = 10) -> SimilarResponse:
-    return await service.engine.similar_to_clip(index, clip, k)
+async def similar(service: ServiceDep, index: IndexDep, clip: ClipDep, k: TopK = 10) -> Response:
+    return as_json(await service.engine.similar_to_clip(index, clip, k))
 
 
 @router.post(
@@ -71,13 +72,13 @@ async def classify(
     index: IndexDep,
     clip: ClipDep,
     labels: list[str] = Form(..., description="e.g. dog, rain, car engine"),
-) -> ClassifyResponse:
+) -> Response:
     names = list(dict.fromkeys(x.strip() for item in labels for x in item.split(",") if x.strip()))
     if not names:
         raise ApiError(422, "no_labels", "give at least one label")
     if len(names) > MAX_LABELS:
         raise ApiError(422, "too_many_labels", f"at most {MAX_LABELS} labels")
-    return await service.engine.classify(index, clip, names)
+    return as_json(await service.engine.classify(index, clip, names))
 
 
 @router.post(

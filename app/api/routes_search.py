@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import IndexDep, ServiceDep, TopK
 from app.api.errors import error_responses
+from app.api.results import as_json
 from app.api.schemas import SearchResponse
 from index.hybrid import DEFAULT_MODE, MODES
 from index.search import Filters
@@ -53,9 +54,9 @@ async def search(
         "(`Dogs` finds sounds tagged `dog`).",
     ),
     mode: Literal[MODES] = Query(DEFAULT_MODE, description="hybrid (words and sound), text or sound."),
-) -> SearchResponse:
+) -> Response:
     filters = Filters(license, min_duration, max_duration, tag)
-    return await service.engine.search(index, q, k, page, filters, mode)
+    return as_json(await service.engine.search(index, q, k, page, filters, mode))
 
 
 @router.get(

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from app.api.deps import IndexDep, ServiceDep, SoundDep, TopK, sound_logmel
 from app.api.errors import ApiError, error_responses
 from app.api.pictures import spectrogram_png
-from app.api.results import sound_body, verdict_bodies
+from app.api.results import as_json, sound_body, verdict_bodies
 from app.api.schemas import SimilarResponse, SoundDetail
 from model.features import FeatureConfig
 from model.files import write_atomic
@@ -89,5 +89,5 @@ def spectrogram(service: ServiceDep, row: SoundDep, request: Request) -> Respons
     responses=error_responses(404, 503),
     summary="Sounds like a catalogue sound",
 )
-async def similar(service: ServiceDep, index: IndexDep, row: SoundDep, k: TopK = 10) -> SimilarResponse:
-    return await service.engine.similar_to_sound(index, row.id, k)
+async def similar(service: ServiceDep, index: IndexDep, row: SoundDep, k: TopK = 10) -> Response:
+    return as_json(await service.engine.similar_to_sound(index, row.id, k))

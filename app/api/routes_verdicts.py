@@ -7,13 +7,13 @@ queues; a rejected suggestion is never offered for that sound again.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import IndexDep, ServiceDep, SoundDep, TagMethod, TopK, require_token, sound_logmel
 from app.api.engine import Clip
 from app.api.errors import ApiError, error_responses
-from app.api.results import sound_tags_body
+from app.api.results import as_json, sound_tags_body
 from app.api.schemas import SoundTagsResponse, TagsResponse, TagVerdictsRequest
 from index.catalogue.queries import record_verdicts, tag_verdicts
 from index.ingest import clean_tags
@@ -37,12 +37,12 @@ async def suggestions(
     row: SoundDep,
     k: TopK = 10,
     method: TagMethod = DEFAULT_TAG_METHOD,
-) -> TagsResponse:
+) -> Response:
     clip = Clip(await run_in_threadpool(sound_logmel, service, row, index.bundle.features))
     verdicts = await run_in_threadpool(tag_verdicts, service.catalogue, row.id)
     rejected = [v.tag for v in verdicts if v.verdict == "rejected"]
     skip = frozenset(normalise_tags([*row.tag_names, *rejected]))
-    return await service.engine.suggest_tags(index, clip, k, method, skip, row.id)
+    return as_json(await service.engine.suggest_tags(index, clip, k, method, skip, row.id))
 
 
 @router.post(
