@@ -9,7 +9,8 @@ venv as the floor of this machine's HTTP stack. Load comes from `wrk -t1` (one t
 `wrk`), never from Python on the server's cores: 1 connection (client latency, and the service's own
 time from its Server-Timing header) and 32 connections (requests/s, p99) for the bare route,
 /api/v1/health (the middleware's cost), /api/v1/search and POST /api/v1/tags with a 10 s clip. The
-floor of /tags is the same clip's decode, log-mel and encoder run alone in this process. Last, the
+floor of /tags is the same clip's decode, log-mel and encoder run alone in this process, under the
+server's thread settings (one BLAS thread: `app.api.main.serving_policy`). Last, the
 hot swap: 32 connections of /search while a new index version is built and published; every worker
 must swap to it and no request may fail.
 """
@@ -30,6 +31,7 @@ import httpx
 import numpy as np
 from sqlalchemy import func, insert, select
 
+from app.api.main import serving_policy
 from app.api.uploads import decode_upload
 from app.cli_serve import default_workers
 from bench.index import clustered
@@ -48,7 +50,6 @@ from index.search import HYBRID_SOUNDS
 from model.audio import AudioLimits
 from model.bundle import Bundle
 from model.bundles import default_bundle
-from model.memory import keep_request_memory
 
 NOTE = (
     "\n\n{sounds:,} sounds in the catalogue (the demo corpus padded with synthetic rows) and in the index "
@@ -253,7 +254,7 @@ def main() -> None:
         pad_catalogue(data, args.sounds)
         synthetic_index(data, bundle)
         clip_path = write_audio(tmp / "clip.wav", tone(330.0, 10.0), 22050)
-        keep_request_memory()  # the floor under the server's memory policy (app/api/main.py)
+        serving_policy()  # the floor with the server's threads and memory (app/api/main.py)
         floor_tags = tags_floor(bundle, clip_path.read_bytes())
         port, bare_port = free_port(), free_port()
         env = {**os.environ, "AUDIOTAG_DATA_DIR": str(data), "AUDIOTAG_RATE_LIMIT_PER_MINUTE": "0"}

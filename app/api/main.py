@@ -39,20 +39,27 @@ SWITCH_INTERVAL_S = 0.0005
 STATIC = Path(__file__).parent / "static"
 
 
+def serving_policy() -> None:
+    """The threads and memory of a process that answers requests (the server; bench/serve.py's
+    floors, so that they run the work as the server does)."""
+    # one query at a time needs no OpenMP team: idle FAISS threads spin and slow torch (9 → 3 ms a search)
+    faiss.omp_set_num_threads(1)
+    # nor does one clip's log-mel need OpenBLAS threads, whose spinning slowed the encoder running
+    # beside it on the inference thread (a 10 s clip's /tags: 15.9 → 12 ms at one connection; its
+    # decode + log-mel + encoder alone 17–19 against 32–39 ms on a Zen 3)
+    threadpool_limits(1, user_api="blas")
+    keep_request_memory()  # a request's buffers stay in the heap for the next one
+    # a search crosses threads (event loop → inference thread → loop): with a thread that holds
+    # the GIL for long (an index loading for a swap) each crossing waited up to the 5 ms default
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     rt = Runtime(settings or Settings())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # one query at a time needs no OpenMP team: idle FAISS threads spin and slow torch (9 → 3 ms a search)
-        faiss.omp_set_num_threads(1)
-        # nor does one clip's log-mel need OpenBLAS threads, whose spinning slowed the encoder running
-        # beside it on the inference thread (a 10 s clip's /tags: 15.9 → 12 ms at one connection)
-        threadpool_limits(1, user_api="blas")
-        keep_request_memory()  # a request's buffers stay in the heap for the next one
-        # a search crosses threads (event loop → inference thread → loop): with a thread that holds
-        # the GIL for long (an index loading for a swap) each crossing waited up to the 5 ms default
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        serving_policy()
         service = Service(rt, app.state.metrics)
         app.state.audiotag = service
         await run_in_threadpool(service.jobs.reap_stale)

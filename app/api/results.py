@@ -62,7 +62,8 @@ def matched(index: SearchIndex, matches: list[Match], mode: str, n_words: int) -
             continue
         how = {"words": list(m.words), "text": round(m.text_share, 3), "sound": round(m.sound_share, 3)}
         relevance = index.relevance.of_match(m, mode, n_words, bool(row.tag_words))
-        results.append(SearchResult(**sound_body(row), score=round(m.score, 6), relevance=relevance, match=how))
+        score = round(m.score, 6)
+        results.append(SearchResult(**sound_body(row), score=score, relevance=relevance, match=how))
     return results
 
 
