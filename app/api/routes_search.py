@@ -6,12 +6,14 @@ encoder, the text index and FAISS on its inference thread; autocomplete only rea
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
 
-from app.api.deps import IndexDep, ServiceDep, TopK
+from app.api.deps import IndexDep, ServiceDep
 from app.api.errors import error_responses
+from app.api.query import query_model, query_parameters
 from app.api.results import as_json
 from app.api.schemas import SearchResponse
 from index.hybrid import DEFAULT_MODE, MODES
@@ -20,10 +22,29 @@ from index.search import Filters
 router = APIRouter(tags=["search"])
 
 
+class SearchQuery(BaseModel):
+    """GET /search's query string, read as one model (app/api/query.py)."""
+
+    q: str = Field(min_length=1, max_length=500, examples=["dog barking"])
+    k: int = Field(10, ge=1, le=100, description="Results to return.")
+    page: int = Field(1, ge=1, le=1000)
+    license: str | None = Field(None, max_length=100, description="Part of the licence: cc0, by-sa, gpl.")
+    min_duration: float | None = Field(None, ge=0, le=86400)
+    max_duration: float | None = Field(None, ge=0, le=86400)
+    tag: str | None = Field(
+        None,
+        max_length=100,
+        description="Only sounds whose tags hold this tag's words, normalised as the query is "
+        "(`Dogs` finds sounds tagged `dog`).",
+    )
+    mode: Literal[MODES] = Field(DEFAULT_MODE, description="hybrid (words and sound), text or sound.")
+
+
 @router.get(
     "/search",
     response_model=SearchResponse,
     responses=error_responses(422, 503),
+    openapi_extra={"parameters": query_parameters(SearchQuery)},
     summary="Find sounds by free text: their words, their sound, or both",
     description="The query is split into words and normalised like tags (lower case, singular, "
     "stop-words dropped; 422 when nothing is left). `mode=text` ranks sounds whose name, tags or "
@@ -39,24 +60,10 @@ router = APIRouter(tags=["search"])
     "while matches remain.",
 )
 async def search(
-    service: ServiceDep,
-    index: IndexDep,
-    q: str = Query(..., min_length=1, max_length=500, examples=["dog barking"]),
-    k: TopK = 10,
-    page: int = Query(1, ge=1, le=1000),
-    license: str | None = Query(None, max_length=100, description="Part of the licence: cc0, by-sa, gpl."),
-    min_duration: float | None = Query(None, ge=0, le=86400),
-    max_duration: float | None = Query(None, ge=0, le=86400),
-    tag: str | None = Query(
-        None,
-        max_length=100,
-        description="Only sounds whose tags hold this tag's words, normalised as the query is "
-        "(`Dogs` finds sounds tagged `dog`).",
-    ),
-    mode: Literal[MODES] = Query(DEFAULT_MODE, description="hybrid (words and sound), text or sound."),
+    service: ServiceDep, index: IndexDep, ask: Annotated[SearchQuery, Depends(query_model(SearchQuery))]
 ) -> Response:
-    filters = Filters(license, min_duration, max_duration, tag)
-    return as_json(await service.engine.search(index, q, k, page, filters, mode))
+    filters = Filters(ask.license, ask.min_duration, ask.max_duration, ask.tag)
+    return as_json(await service.engine.search(index, ask.q, ask.k, ask.page, filters, ask.mode))
 
 
 @router.get(
