@@ -64,6 +64,31 @@ def test_search_modes_say_how_each_sound_matched(client: TestClient) -> None:
     refused(client.get(f"{API}/search", params={"q": "rain", "min_duration": "NaN"}), 422, "invalid_request")
 
 
+def test_search_query_string_is_one_model_documented_field_by_field(client: TestClient) -> None:
+    """/search reads its query string as one model (app/api/query.py): each field is still an OpenAPI
+    parameter with its constraints, and a bad value is answered 422 naming the field, as FastAPI's
+    own parameters were."""
+    operation = client.get(f"{API}/openapi.json").json()["paths"][f"{API}/search"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert list(params) == ["q", "k", "page", "license", "min_duration", "max_duration", "tag", "mode"]
+    assert all(p["in"] == "query" for p in params.values()) and params["q"]["required"]
+    assert not any(p["required"] for name, p in params.items() if name != "q")
+    assert (params["q"]["schema"]["minLength"], params["q"]["schema"]["maxLength"]) == (1, 500)
+    assert (params["k"]["schema"]["minimum"], params["k"]["schema"]["maximum"]) == (1, 100)
+    assert params["mode"]["schema"]["enum"] == ["hybrid", "text", "sound"] and params["tag"]["description"]
+    for query, message in [
+        ({}, "q: Field required"),
+        ({"q": "rain", "k": 101}, "k: Input should be less than or equal to 100"),
+        ({"q": "rain", "page": "two"}, "page: Input should be a valid integer"),
+        ({"q": "rain", "max_duration": -1}, "max_duration: Input should be greater than or equal to 0"),
+        ({"q": "rain", "mode": "TEXT"}, "mode: Input should be 'hybrid', 'text' or 'sound'"),
+    ]:
+        body = refused(client.get(f"{API}/search", params=query), 422, "invalid_request")
+        assert body["error"]["message"].startswith(message), (query, body)
+    repeated = client.get(f"{API}/search?q=rain&k=2&k=3&unknown=1")  # the last value; unknown names ignored
+    assert repeated.status_code == 200 and len(repeated.json()["results"]) == 3
+
+
 def test_autocomplete(client: TestClient) -> None:
     words = client.get(f"{API}/tags", params={"prefix": "ra"}).json()
     assert words == ["rain"]
