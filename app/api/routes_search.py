@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import IndexDep, ServiceDep
+from app.api.deps import IndexDep, ServiceDep, TopK
 from app.api.errors import error_responses
 from app.api.query import query_model, query_parameters
 from app.api.results import as_json
@@ -26,7 +26,7 @@ class SearchQuery(BaseModel):
     """GET /search's query string, read as one model (app/api/query.py)."""
 
     q: str = Field(min_length=1, max_length=500, examples=["dog barking"])
-    k: int = Field(10, ge=1, le=100, description="Results to return.")
+    k: TopK = 10
     page: int = Field(1, ge=1, le=1000)
     license: str | None = Field(None, max_length=100, description="Part of the licence: cc0, by-sa, gpl.")
     min_duration: float | None = Field(None, ge=0, le=86400)
