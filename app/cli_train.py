@@ -166,6 +166,8 @@ def _print_result(path: Path, result) -> None:
             )
     if result.best_epoch is not None:
         table.add_row("kept", f"epoch {result.best_epoch} (best validation recall@10)")
+    if result.stopped_after is not None:
+        table.add_row("stopped", f"after epoch {result.stopped_after} (Ctrl-C); --resume continues the run")
     table.add_row("throughput", f"{result.samples_per_s:.0f} samples/s")
     console.print(table)
     console.print(f"bundle: {path}", markup=False, highlight=False, soft_wrap=True)

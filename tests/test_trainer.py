@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -17,11 +19,13 @@ from index.ingest import ingest
 from model.bundle import Bundle, UnknownTagsError
 from model.cache import FeatureCache
 from model.config import VARIANTS
+from model.features import FeatureConfig
 from tests.conftest import make_corpus, run_cli, tone, write_jsonl
 from trainer.bundle_writer import write_training_bundle
 from trainer.config import RECIPES, TrainConfig, recipe
 from trainer.data import DataError, load_training_data
 from trainer.loop import train
+from trainer.stopping import StopRequest
 
 TINY = TrainConfig(epochs=1, batch_size=8, word_vector_epochs=5, val_fraction=0.3)
 
@@ -120,6 +124,48 @@ def test_resume_continues_where_it_stopped(average: float, data, tmp_path: Path,
     assert resumed.history == straight.history and resumed.best_epoch == straight.best_epoch
     ws, wr = _weights(straight.model), _weights(resumed.model)
     assert all(torch.equal(ws[k], wr[k]) for k in ws)
+
+
+def test_ctrl_c_ends_the_run_at_its_last_whole_epoch_and_resume_finishes_it(
+    data, corpus: Path, tmp_path: Path, monkeypatch
+) -> None:
+    cfg = replace(TINY, epochs=4)
+    straight = train(data, cfg, tmp_path / "straight", progress=False)
+
+    import trainer.loop
+
+    per_epoch = (len(data.train) - cfg.batch_size) // cfg.batch_size + 1
+    real_batches, calls = trainer.loop.Batches.__call__, []
+
+    def interrupted_in_epoch_3(self, idx):  # Ctrl-C as epoch 3's second batch is drawn
+        calls.append(1)
+        if len(calls) == 2 * per_epoch + 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_batches(self, idx)
+
+    monkeypatch.setattr(trainer.loop.Batches, "__call__", interrupted_in_epoch_3)
+    stopped = train(data, cfg, tmp_path / "run", progress=False)
+    monkeypatch.setattr(trainer.loop.Batches, "__call__", real_batches)
+    assert stopped.stopped_after == 2 and stopped.history == straight.history[:2]
+    assert stopped.best_epoch == trainer.loop._best_epoch(straight.history[:2])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C means Ctrl-C again
+    manifest = json.loads(
+        (write_training_bundle(tmp_path / "b", cfg, stopped, FeatureConfig()) / "manifest.json").read_text()
+    )
+    assert manifest["stopped_after_epoch"] == 2 and manifest["train_config"]["epochs"] == 4
+
+    resumed = train(data, cfg, tmp_path / "run", resume=True, progress=False)  # the dropped epoch again
+    assert resumed.stopped_after is None and resumed.history == straight.history
+    ws, wr = _weights(straight.model), _weights(resumed.model)
+    assert all(torch.equal(ws[k], wr[k]) for k in ws)
+
+
+def test_a_second_ctrl_c_stops_at_once() -> None:
+    with StopRequest() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.asked
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def test_a_weight_average_is_validated_beside_the_weights_and_the_better_kept(data, tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ def write_training_bundle(
         "corpus": {**data.summary, "fingerprint": corpus_fingerprint(data)},
         "curves": result.history,
         "kept_epoch": last.get("epoch"),
+        "stopped_after_epoch": result.stopped_after,  # None: every epoch of train_config ran
         "metrics": {
             "val": last.get("val", {}),
             "train": last.get("train", {}),

@@ -67,3 +67,14 @@ def save_weights(path: Path, model: torch.nn.Module) -> None:
 
 def load_weights(path: Path, model: torch.nn.Module) -> None:
     model.load_state_dict(load_file(str(path)))
+
+
+def load_checkpoint_weights(
+    run_dir: Path, model: torch.nn.Module, average: torch.nn.Module | None = None
+) -> None:
+    """The model's tensors (and its weight average's) as the last checkpoint holds them: the last
+    whole epoch."""
+    tensors = load_file(str(run_dir / TENSORS))
+    model.load_state_dict(_prefixed(tensors, "model."))
+    if average is not None:
+        average.load_state_dict(_prefixed(tensors, "average.") or _prefixed(tensors, "model."))

@@ -20,13 +20,20 @@ from model.networks import AudioTagModel
 from model.word_vectors import KINDS, has_vector, load_word_vectors, lookup, train_word_vectors
 from trainer.augment import mix_clips, random_crops, random_gain, random_masks, random_tag_subsets
 from trainer.averaging import WeightAverage
-from trainer.checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
+from trainer.checkpoint import (
+    load_checkpoint,
+    load_checkpoint_weights,
+    load_weights,
+    save_checkpoint,
+    save_weights,
+)
 from trainer.config import TrainConfig
 from trainer.data import Clips, TrainingData
 from trainer.distributed import Ranks
 from trainer.metrics import retrieval_metrics
 from trainer.optim import lr_at, make_optimizer, set_lr
 from trainer.sampling import category_weights, epoch_order
+from trainer.stopping import StopRequest
 
 TERMS = ("loss", "recon_loss", "contrastive_loss")
 BEST = "best.safetensors"
@@ -41,6 +48,7 @@ class TrainResult:
     samples_per_s: float
     data: TrainingData  # what was trained on: the vocabulary restricted to words with a vector
     best_epoch: int | None = None  # the epoch whose weights the model has (None: the last)
+    stopped_after: int | None = None  # whole epochs done when Ctrl-C stopped the run early (None: all)
 
 
 class TagTable:
@@ -207,73 +215,85 @@ def train(
     total_steps = per_epoch * cfg.epochs
     start, samples = time.perf_counter(), 0
     model.train()
-    for epoch in range(len(history) + 1, cfg.epochs + 1):
-        perm = epoch_order(N, weights, shuffle)
-        batches = [perm[i : i + B] for i in range(0, N - B + 1, B)]  # drop_last
-        sums = dict.fromkeys(TERMS, 0.0)
-        bar = tqdm(
-            batches,
-            desc=f"epoch {epoch}/{cfg.epochs}",
-            unit="batch",
-            disable=not (progress and ranks.main),
-            leave=False,
-        )
-        for i, idx in enumerate(bar):
-            set_lr(optimizer, lr_at(cfg, (epoch - 1) * per_epoch + i, total_steps))
-            x, w, rows = batches_of(ranks.share(idx))
-            with autocast:
-                out = step_model(x, w, rows > 0)
-            if ranks.distributed:  # the contrastive loss over the whole global batch
-                out = {
-                    **out,
-                    "phi_a": ranks.gather(out["phi_a"].float()),
-                    "phi_w": ranks.gather(out["phi_w"].float()),
-                }
-            terms = loss_fn(x, out, rows)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
-            if average:
-                average.update(model)
-            for k in TERMS:
-                sums[k] += float(terms[k].detach())
-            samples += len(idx)
-            bar.set_postfix(
-                recon=f"{sums['recon_loss'] / (bar.n + 1):.3f}",
-                contr=f"{sums['contrastive_loss'] / (bar.n + 1):.3f}",
+    with StopRequest(enabled=not ranks.distributed) as stop:
+        for epoch in range(len(history) + 1, cfg.epochs + 1):
+            perm = epoch_order(N, weights, shuffle)
+            batches = [perm[i : i + B] for i in range(0, N - B + 1, B)]  # drop_last
+            sums = dict.fromkeys(TERMS, 0.0)
+            bar = tqdm(
+                batches,
+                desc=f"epoch {epoch}/{cfg.epochs}",
+                unit="batch",
+                disable=not (progress and ranks.main),
+                leave=False,
             )
-        candidates = {"raw": model, "average": averaged} if averaged else {"raw": model}
-        vals = {}
-        if ranks.main:
-            with autocast:
-                vals = {
-                    k: evaluate(m, loss_fn, X_val, t_val, tags.table, device, 256)
-                    for k, m in candidates.items()
+            for i, idx in enumerate(bar):
+                if stop.asked:
+                    break
+                set_lr(optimizer, lr_at(cfg, (epoch - 1) * per_epoch + i, total_steps))
+                x, w, rows = batches_of(ranks.share(idx))
+                with autocast:
+                    out = step_model(x, w, rows > 0)
+                if ranks.distributed:  # the contrastive loss over the whole global batch
+                    out = {
+                        **out,
+                        "phi_a": ranks.gather(out["phi_a"].float()),
+                        "phi_w": ranks.gather(out["phi_w"].float()),
+                    }
+                terms = loss_fn(x, out, rows)
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                optimizer.step()
+                if average:
+                    average.update(model)
+                for k in TERMS:
+                    sums[k] += float(terms[k].detach())
+                samples += len(idx)
+                bar.set_postfix(
+                    recon=f"{sums['recon_loss'] / (bar.n + 1):.3f}",
+                    contr=f"{sums['contrastive_loss'] / (bar.n + 1):.3f}",
+                )
+            if stop.asked:  # the epoch under way is dropped: the run ends at the last whole one
+                if progress and ranks.main:
+                    tqdm.write(f"stopping: epoch {epoch} dropped, the run ends at epoch {len(history)}")
+                break
+            candidates = {"raw": model, "average": averaged} if averaged else {"raw": model}
+            vals = {}
+            if ranks.main:
+                with autocast:
+                    vals = {
+                        k: evaluate(m, loss_fn, X_val, t_val, tags.table, device, 256)
+                        for k, m in candidates.items()
+                    }
+            kept = max(vals, key=lambda k: vals[k].get("recall@10", -1.0), default="raw")  # a tie keeps raw
+            train_terms = {k: ranks.mean(v / len(batches)) for k, v in sums.items()}
+            record = {"epoch": epoch, "train": train_terms, "val": vals.get(kept, {})}
+            if averaged:
+                record |= {
+                    "weights": kept,
+                    "val_raw": vals.get("raw", {}),
+                    "val_average": vals.get("average", {}),
                 }
-        kept = max(vals, key=lambda k: vals[k].get("recall@10", -1.0), default="raw")  # a tie keeps raw
-        train_terms = {k: ranks.mean(v / len(batches)) for k, v in sums.items()}
-        record = {"epoch": epoch, "train": train_terms, "val": vals.get(kept, {})}
-        if averaged:
-            record |= {
-                "weights": kept,
-                "val_raw": vals.get("raw", {}),
-                "val_average": vals.get("average", {}),
-            }
-        history.append(record)
-        if not ranks.main:
-            continue
-        if cfg.select_best and record["val"] and record["val"]["recall@10"] > _best_recall(history[:-1]):
-            save_weights(run_dir / BEST, candidates[kept])
-        if progress:
-            tqdm.write(_epoch_line(record))
-        save_checkpoint(
-            run_dir,
-            model,
-            optimizer,
-            generators,
-            {"epoch": epoch, "config": cfg.to_dict(), "model": model_cfg.to_dict(), "history": history},
-            average=averaged,
-        )
+            history.append(record)
+            if not ranks.main:
+                continue
+            if cfg.select_best and record["val"] and record["val"]["recall@10"] > _best_recall(history[:-1]):
+                save_weights(run_dir / BEST, candidates[kept])
+            if progress:
+                tqdm.write(_epoch_line(record))
+            save_checkpoint(
+                run_dir,
+                model,
+                optimizer,
+                generators,
+                {"epoch": epoch, "config": cfg.to_dict(), "model": model_cfg.to_dict(), "history": history},
+                average=averaged,
+            )
+    stopped_after = len(history) if stop.asked and len(history) < cfg.epochs else None
+    if stopped_after is not None:
+        if not history:
+            raise ValueError("stopped before the first epoch ended: no weights to write")
+        load_checkpoint_weights(run_dir, model, averaged)
     seconds = time.perf_counter() - start
     if ranks.main:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1))
@@ -283,7 +303,7 @@ def train(
     elif averaged and history and history[-1].get("weights") == "average":
         model.load_state_dict(averaged.state_dict())
     speed = samples / seconds if seconds > 0 else 0.0
-    return TrainResult(model.eval(), kv, history, seconds, speed, data, best)
+    return TrainResult(model.eval(), kv, history, seconds, speed, data, best, stopped_after)
 
 
 def _best_recall(history: list[dict]) -> float:
