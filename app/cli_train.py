@@ -6,6 +6,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -16,6 +17,10 @@ from model.bundles import bundle_version
 from model.config import DEFAULT_VARIANT, VARIANTS
 from trainer.config import RECIPES, TrainConfig
 from trainer.config import recipe as make_recipe
+
+if TYPE_CHECKING:
+    from trainer.data import Unlabelled
+    from trainer.pretrain import PretrainConfig
 
 
 def train_cmd(
@@ -65,6 +70,9 @@ def train_cmd(
         None, help="glove (pretrained), word2vec or fasttext (trained here), or a file of saved vectors."
     ),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile the networks."),
+    init_encoder: Path | None = typer.Option(
+        None, help="Start the audio encoder from `audiotag pretrain`'s encoder.safetensors."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the last run of this variant."),
     out: Path | None = typer.Option(None, help="Where bundles go (default: DATA_DIR/bundles)."),
 ) -> None:
@@ -101,6 +109,7 @@ def train_cmd(
             seed=seed,
             word_vectors=word_vectors,
             compile=compile,
+            init_encoder=str(init_encoder) if init_encoder else None,
         )
     except ValueError as err:
         fail(str(err))
@@ -225,6 +234,97 @@ def export_cmd(
     console.print(f"inference bundle: {path} ({size / 2**20:.1f} MiB)", markup=False, highlight=False)
 
 
+def pretrain_cmd(
+    ctx: typer.Context,
+    variant: str = typer.Option(DEFAULT_VARIANT, help="The variant whose audio encoder is pre-trained."),
+    epochs: int | None = typer.Option(None, min=1, help="Passes over the clips."),
+    batch_size: int | None = typer.Option(None, min=2),
+    lr: float | None = typer.Option(None, min=0.0, help="Peak learning rate (AdamW)."),
+    audio_dir: list[Path] = typer.Option(
+        [], help="A folder of more audio without tags (any format, searched recursively); repeatable."
+    ),
+    val_split: str | None = typer.Option(None, help="sources or hash, as in `audiotag train`."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    seed: int | None = typer.Option(None),
+    resume: bool = typer.Option(False, "--resume", help="Continue the last pre-training run."),
+) -> None:
+    """Pre-train the audio encoder without tags (BYOL for audio) on the catalogue's clips and any
+    other audio; `audiotag train --init-encoder` starts from it."""
+    from dataclasses import replace
+
+    import torch
+
+    from trainer.pretrain import ENCODER, PretrainConfig, pretrain
+
+    rt: Runtime = ctx.obj
+    if variant not in VARIANTS:
+        fail(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
+    if device not in ("auto", "cpu", "cuda"):
+        fail(f"unknown device {device!r}: choose auto, cpu or cuda")
+    if val_split not in (None, "sources", "hash"):
+        fail(f"unknown val_split {val_split!r}: choose sources or hash")
+    given = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "val_split": val_split, "seed": seed}
+    cfg = replace(
+        PretrainConfig(variant=variant, device=device if device != "auto" else rt.settings.device),
+        **{k: v for k, v in given.items() if v is not None},
+    )
+    run_dir = rt.settings.data_dir / "runs" / f"pretrain-{variant}"
+    try:
+        data = _unlabelled(rt, cfg, audio_dir)
+        console.print(
+            f"pre-training the {variant} audio encoder on {len(data.train_lengths)} clips "
+            f"({data.summary['extra_clips']} from --audio-dir), validating on {len(data.val_lengths)}"
+        )
+        result = pretrain(
+            torch.from_numpy(data.train_regions),
+            torch.from_numpy(data.train_lengths),
+            (torch.from_numpy(data.val_regions), torch.from_numpy(data.val_lengths)),
+            data.scaler.high - data.scaler.low,
+            cfg,
+            run_dir,
+            frames=rt.feature_cache.config.patch_frames,
+            resume=resume,
+        )
+    except ValueError as err:
+        fail(str(err))
+    last = result.history[-1]
+    stopped = " (stopped by Ctrl-C; --resume continues)" if result.stopped_after else ""
+    console.print(
+        f"epoch {last['epoch']} of {cfg.epochs}: loss {last['train_loss']:.4f}, "
+        f"validation {last['val_loss']:.4f}{stopped}"
+    )
+    console.print(f"encoder: {run_dir / ENCODER}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _unlabelled(rt: Runtime, cfg: PretrainConfig, folders: list[Path]) -> Unlabelled:
+    """The catalogue's clips and the log-mels of every decodable audio file under `folders`."""
+    from model.audio import AUDIO_SUFFIXES, AudioError, load
+    from model.features import log_mel
+    from trainer.data import load_unlabelled
+
+    features = rt.feature_cache.config
+    extra, skipped = [], 0
+    for folder in folders:
+        if not folder.is_dir():
+            raise ValueError(f"--audio-dir {folder} is not a folder")
+        for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
+            try:
+                extra.append(log_mel(load(path, features.sample_rate)[0], features))
+            except (AudioError, OSError):
+                skipped += 1
+    if skipped:
+        console.print(f"{skipped} files under --audio-dir could not be decoded and were left out")
+    return load_unlabelled(
+        rt.catalogue,
+        rt.feature_cache,
+        extra,
+        val_split=cfg.val_split,
+        val_fraction=cfg.val_fraction,
+        split_seed=cfg.split_seed,
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
+    app.command("pretrain")(pretrain_cmd)
     app.command("export")(export_cmd)

@@ -29,6 +29,27 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """A root with 24 ingested clips (8 tag words, each on 3 clips) and their features in `data/`."""
+    from index.catalogue.db import Catalogue
+    from index.ingest import ingest
+    from model.cache import FeatureCache
+
+    root = tmp_path_factory.mktemp("corpus")
+    records = make_corpus(root / "audio", n=24)
+    cat = Catalogue(f"sqlite:///{root / 'data' / 'catalogue.db'}")
+    ingest(
+        cat,
+        root / "audio",
+        write_jsonl(root / "m.jsonl", records),
+        FeatureCache(root / "data/cache/features"),
+        progress=False,
+    )
+    cat.close()
+    return root
+
+
 def make_corpus(folder: Path, n: int = 6, fmt: str = "wav") -> list[dict]:
     """n distinct tonal clips with Freesound-shaped records; files named by id."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -15,12 +15,11 @@ import pytest
 import torch
 
 from index.catalogue.db import Catalogue
-from index.ingest import ingest
 from model.bundle import Bundle, UnknownTagsError
 from model.cache import FeatureCache
 from model.config import VARIANTS
 from model.features import FeatureConfig
-from tests.conftest import make_corpus, run_cli, tone, write_jsonl
+from tests.conftest import run_cli, tone
 from trainer.bundle_writer import write_training_bundle
 from trainer.config import RECIPES, TrainConfig, recipe
 from trainer.data import DataError, load_training_data
@@ -28,23 +27,6 @@ from trainer.loop import train
 from trainer.stopping import StopRequest
 
 TINY = TrainConfig(epochs=1, batch_size=8, word_vector_epochs=5, val_fraction=0.3)
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    """A data dir with 24 ingested clips (8 tag words, each on 3 clips) and their features."""
-    root = tmp_path_factory.mktemp("corpus")
-    records = make_corpus(root / "audio", n=24)
-    cat = Catalogue(f"sqlite:///{root / 'data' / 'catalogue.db'}")
-    ingest(
-        cat,
-        root / "audio",
-        write_jsonl(root / "m.jsonl", records),
-        FeatureCache(root / "data/cache/features"),
-        progress=False,
-    )
-    cat.close()
-    return root
 
 
 @pytest.fixture(scope="module")

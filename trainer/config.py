@@ -56,6 +56,7 @@ class TrainConfig:
     word_vectors: str = "glove"  # glove (pretrained, any English word), word2vec, fasttext, or a file
     word_vector_epochs: int = 50  # word2vec/fasttext: the paper's 5 are too few on thousands of clips
     compile: bool = False  # torch.compile the networks
+    init_encoder: str | None = None  # an `audiotag pretrain` encoder to start the audio encoder from
     bf16: bool = True  # autocast to bfloat16 on CUDA and on CPUs with native bf16
 
     def __post_init__(self) -> None:

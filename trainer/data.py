@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -130,19 +132,14 @@ def load_training_data(
     selected = [vocab.select(words) for _, _, words in rows]
     keep = np.array([bool(t) for t in selected])
     kept_rows = [r for r, k in zip(rows, keep, strict=True) if k]
-    patches = np.empty((len(kept_rows), cfg.n_mels, cfg.patch_frames), np.float32)
-    regions = np.empty((len(kept_rows), cfg.n_mels, max(region_frames, cfg.patch_frames)), np.float16)
-    lengths = np.empty(len(kept_rows), np.int64)
-    for i, (_, h, _) in enumerate(kept_rows):
-        logmel = cache.get(h)
-        patches[i] = best_patch(logmel, cfg)
-        regions[i], lengths[i] = crop_region(logmel, regions.shape[2], cfg)
+    patches, regions, lengths = clip_views(
+        (cache.get(h) for _, h, _ in kept_rows), len(kept_rows), region_frames, cfg
+    )
     uids = [r[0] for r in kept_rows]
     tags = [t for t in selected if t]
     is_val = is_val[keep]
     scaler = Scaler.fit(patches[~is_val], cfg)
-    for i in range(len(regions)):
-        regions[i] = scaler(regions[i].astype(np.float32))
+    scale_regions(regions, scaler)
     clips = Clips(uids, scaler(patches).astype(np.float16), tags, regions, lengths)
     train, val = clips.subset(np.flatnonzero(~is_val)), clips.subset(np.flatnonzero(is_val))
     summary = {
@@ -156,3 +153,71 @@ def load_training_data(
         "mean_tags_per_clip": round(float(np.mean([len(t) for t in tags])), 2),
     }
     return TrainingData(train, val, vocab, scaler, train_words, summary)
+
+
+def clip_views(
+    logmels: Iterable[np.ndarray], n: int, region_frames: int, cfg: FeatureConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each of `n` log-mels' max-energy patch (n, M, P) float32 and crop region (n, M, R) float16 with
+    its real frames (n,), unscaled; the log-mels are read one at a time."""
+    patches = np.empty((n, cfg.n_mels, cfg.patch_frames), np.float32)
+    regions = np.empty((n, cfg.n_mels, max(region_frames, cfg.patch_frames)), np.float16)
+    lengths = np.empty(n, np.int64)
+    for i, logmel in enumerate(logmels):
+        patches[i] = best_patch(logmel, cfg)
+        regions[i], lengths[i] = crop_region(logmel, regions.shape[2], cfg)
+    return patches, regions, lengths
+
+
+def scale_regions(regions: np.ndarray, scaler: Scaler) -> None:
+    """Regions (N, M, R) scaled in place, one at a time (the float32 copy of all would be large)."""
+    for i in range(len(regions)):
+        regions[i] = scaler(regions[i].astype(np.float32))
+
+
+@dataclass
+class Unlabelled:
+    """Clips for pre-training: crop regions without tags, scaled, split as training splits them."""
+
+    train_regions: np.ndarray  # (N, M, R) float16
+    train_lengths: np.ndarray  # (N,)
+    val_regions: np.ndarray  # the held-out clips (the out-of-source packages by default)
+    val_lengths: np.ndarray
+    scaler: Scaler
+    summary: dict
+
+
+def load_unlabelled(
+    catalogue: Catalogue,
+    cache: FeatureCache,
+    extra: list[np.ndarray] = (),
+    *,
+    val_split: str = "sources",
+    val_fraction: float = 0.1,
+    split_seed: int = 0,
+    region_frames: int = 192,
+) -> Unlabelled:
+    """Every live catalogue sound with cached features, tagged or not, held out as training holds
+    it out, plus the log-mels of `extra` audio (training only)."""
+    cfg: FeatureConfig = cache.config
+    rows = [(uid, h) for uid, h, _ in live_sounds_with_words(catalogue) if h in cache]
+    if len(rows) + len(extra) < 4:
+        raise DataError(f"only {len(rows) + len(extra)} clips with features: ingest a corpus or name audio")
+    is_val = np.concatenate(
+        [
+            heldout_mask([uid for uid, _ in rows], val_split, val_fraction, split_seed) if rows else [],
+            np.zeros(len(extra), bool),
+        ]
+    ).astype(bool)
+    patches, regions, lengths = clip_views(
+        itertools.chain((cache.get(h) for _, h in rows), extra), len(rows) + len(extra), region_frames, cfg
+    )
+    scaler = Scaler.fit(patches[~is_val], cfg)
+    scale_regions(regions, scaler)
+    summary = {
+        "catalogue_clips": len(rows),
+        "extra_clips": len(extra),
+        "train_clips": int((~is_val).sum()),
+        "val_clips": int(is_val.sum()),
+    }
+    return Unlabelled(regions[~is_val], lengths[~is_val], regions[is_val], lengths[is_val], scaler, summary)

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from gensim.models import KeyedVectors
+from safetensors import SafetensorError
 from tqdm import tqdm
 
+from model.audio import first_line
 from model.config import ModelConfig, variant
 from model.device import autocast as bf16_autocast
 from model.device import resolve_device
@@ -22,7 +24,6 @@ from trainer.augment import mix_clips, random_crops, random_gain, random_masks, 
 from trainer.averaging import WeightAverage
 from trainer.checkpoint import (
     load_checkpoint,
-    load_checkpoint_weights,
     load_weights,
     save_checkpoint,
     save_weights,
@@ -33,7 +34,7 @@ from trainer.distributed import Ranks
 from trainer.metrics import retrieval_metrics
 from trainer.optim import lr_at, make_optimizer, set_lr
 from trainer.sampling import category_weights, epoch_order
-from trainer.stopping import StopRequest
+from trainer.stopping import StopRequest, stopped_after
 
 TERMS = ("loss", "recon_loss", "contrastive_loss")
 BEST = "best.safetensors"
@@ -192,6 +193,8 @@ def train(
     t_val = tags.indices(data.val, cfg.max_tags, device)
 
     model = AudioTagModel(model_cfg).to(device, memory_format=torch.channels_last)
+    if cfg.init_encoder and not resume:
+        load_encoder(Path(cfg.init_encoder), model.audio_encoder)
     if ranks.distributed:  # the same initial weights everywhere; then each its own dropout and augmentation
         torch.manual_seed(cfg.seed + 1000 * ranks.rank)
         batches_of.gen.manual_seed(cfg.seed + 1 + 1000 * ranks.rank)
@@ -289,11 +292,7 @@ def train(
                 {"epoch": epoch, "config": cfg.to_dict(), "model": model_cfg.to_dict(), "history": history},
                 average=averaged,
             )
-    stopped_after = len(history) if stop.asked and len(history) < cfg.epochs else None
-    if stopped_after is not None:
-        if not history:
-            raise ValueError("stopped before the first epoch ended: no weights to write")
-        load_checkpoint_weights(run_dir, model, averaged)
+    stopped = stopped_after(stop, history, cfg.epochs, run_dir, model, averaged)
     seconds = time.perf_counter() - start
     if ranks.main:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1))
@@ -303,7 +302,17 @@ def train(
     elif averaged and history and history[-1].get("weights") == "average":
         model.load_state_dict(averaged.state_dict())
     speed = samples / seconds if seconds > 0 else 0.0
-    return TrainResult(model.eval(), kv, history, seconds, speed, data, best, stopped_after)
+    return TrainResult(model.eval(), kv, history, seconds, speed, data, best, stopped)
+
+
+def load_encoder(path: Path, encoder: torch.nn.Module) -> None:
+    """A pre-trained audio encoder's weights (trainer/pretrain.py); ValueError when they do not fit."""
+    if not path.is_file():
+        raise ValueError(f"no pre-trained encoder at {path}: run `audiotag pretrain` first")
+    try:
+        load_weights(path, encoder)
+    except (RuntimeError, OSError, SafetensorError) as err:  # other shapes, or not safetensors
+        raise ValueError(f"{path} is not an audio encoder of this variant: {first_line(err)}") from None
 
 
 def _best_recall(history: list[dict]) -> float:

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
+
+import torch
+
+from trainer.checkpoint import load_checkpoint_weights
 
 
 class StopRequest:
@@ -34,3 +39,21 @@ class StopRequest:
         if self.asked:
             raise KeyboardInterrupt
         self.asked = True
+
+
+def stopped_after(
+    stop: StopRequest,
+    history: list[dict],
+    epochs: int,
+    run_dir: Path,
+    model: torch.nn.Module,
+    average: torch.nn.Module | None = None,
+) -> int | None:
+    """The whole epochs of a run Ctrl-C stopped early, its model (and weight average) put back as its
+    last checkpoint holds them; None when every epoch ran. ValueError when no epoch ended."""
+    if not stop.asked or len(history) >= epochs:
+        return None
+    if not history:
+        raise ValueError("stopped before the first epoch ended: nothing to write")
+    load_checkpoint_weights(run_dir, model, average)
+    return len(history)
