@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import torch
 
 from trainer.config import TrainConfig
+
+
+class Schedule(Protocol):
+    """What the learning-rate schedule reads from a run's config (training's or pre-training's)."""
+
+    lr: float
+    warmup: float  # fraction of the steps warming up
+    schedule: str  # cosine or constant
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
@@ -18,7 +27,7 @@ def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+def lr_at(cfg: Schedule, step: int, total: int) -> float:
     """The learning rate of step `step` (0-based) of `total`."""
     warm = int(cfg.warmup * total)
     if step < warm:

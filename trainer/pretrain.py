@@ -163,6 +163,7 @@ def _validate(
         a, b = (_as_input(v[i : i + batch], device) for v in views)
         total += float(byol_loss(online, target, a, b)) * len(a)
     online.train()
+    target.train()
     return total / len(views[0])
 
 
