@@ -22,12 +22,7 @@ from model.networks import AudioTagModel
 from model.word_vectors import KINDS, has_vector, load_word_vectors, lookup, train_word_vectors
 from trainer.augment import mix_clips, random_crops, random_gain, random_masks, random_tag_subsets
 from trainer.averaging import WeightAverage
-from trainer.checkpoint import (
-    load_checkpoint,
-    load_weights,
-    save_checkpoint,
-    save_weights,
-)
+from trainer.checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
 from trainer.config import TrainConfig
 from trainer.data import Clips, TrainingData
 from trainer.distributed import Ranks
