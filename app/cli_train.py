@@ -298,20 +298,20 @@ def pretrain_cmd(
 
 def _unlabelled(rt: Runtime, cfg: PretrainConfig, folders: list[Path]) -> Unlabelled:
     """The catalogue's clips and the log-mels of every decodable audio file under `folders`."""
-    from model.audio import AUDIO_SUFFIXES, AudioError, load
-    from model.features import log_mel
+    from model.analysis import analyse_many
+    from model.audio import AUDIO_SUFFIXES
     from trainer.data import load_unlabelled
 
-    features = rt.feature_cache.config
-    extra, skipped = [], 0
     for folder in folders:
         if not folder.is_dir():
             raise ValueError(f"--audio-dir {folder} is not a folder")
-        for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
-            try:
-                extra.append(log_mel(load(path, features.sample_rate)[0], features))
-            except (AudioError, OSError):
-                skipped += 1
+    paths = [str(p) for f in folders for p in sorted(f.rglob("*")) if p.suffix.lower() in AUDIO_SUFFIXES]
+    extra, skipped = [], 0
+    for result in analyse_many(paths, rt.limits, rt.feature_cache.config, rt.settings.workers):
+        if result.logmel is None:
+            skipped += 1
+        else:
+            extra.append(result.logmel)
     if skipped:
         console.print(f"{skipped} files under --audio-dir could not be decoded and were left out")
     return load_unlabelled(

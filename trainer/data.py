@@ -203,12 +203,9 @@ def load_unlabelled(
     rows = [(uid, h) for uid, h, _ in live_sounds_with_words(catalogue) if h in cache]
     if len(rows) + len(extra) < 4:
         raise DataError(f"only {len(rows) + len(extra)} clips with features: ingest a corpus or name audio")
-    is_val = np.concatenate(
-        [
-            heldout_mask([uid for uid, _ in rows], val_split, val_fraction, split_seed) if rows else [],
-            np.zeros(len(extra), bool),
-        ]
-    ).astype(bool)
+    is_val = np.zeros(len(rows) + len(extra), bool)  # extra audio only ever trains
+    if rows:
+        is_val[: len(rows)] = heldout_mask([uid for uid, _ in rows], val_split, val_fraction, split_seed)
     patches, regions, lengths = clip_views(
         itertools.chain((cache.get(h) for _, h in rows), extra), len(rows) + len(extra), region_frames, cfg
     )
