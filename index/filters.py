@@ -24,9 +24,10 @@ class Filters:
     max_duration: float | None = None
     tag: str | None = None  # words the sound's tags must hold, by the tokenizer queries use: dogs → dog
 
-    @property
+    @cached_property
     def empty(self) -> bool:
-        return self == Filters()
+        bounds = (self.min_duration, self.max_duration)
+        return self.license is None and self.tag is None and bounds == (None, None)
 
     @cached_property
     def tag_words(self) -> frozenset[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -169,11 +170,12 @@ class SearchIndex:
                 return passed[offset:want]
             fetch = min(fetch * 4, index.ntotal)
 
-    def _allowed(self, ids: list[int], filters: Filters) -> set[int]:
-        """The ids among `ids` of live sounds that pass the filters."""
+    def _allowed(self, ids: list[int], filters: Filters) -> Container[int]:
+        """What holds the ids among `ids` of live sounds that pass the filters (for `in`): without
+        filters, every live sound's id."""
         meta = self.metadata()
         if filters.empty:
-            return set(ids) & meta.keys()
+            return meta.keys()
         return {i for i in ids if i in meta and filters.admit(meta[i])}
 
     # --- the questions ----------------------------------------------------------------------------

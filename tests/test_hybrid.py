@@ -89,6 +89,30 @@ def test_text_index_reads_names_tags_and_descriptions_through_the_tokenizer(tmp_
     assert TextIndex(tmp_path / "older-version").search(["dog"]) == []
 
 
+def test_kept_word_scores_rank_as_fts5_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query summed from each word's kept BM25 gives FTS5's own scores, order and matched words,
+    ties in id order; a query with a word too common to keep goes to FTS5 and answers the same."""
+    rng = np.random.default_rng(3)
+    words = ["dog", "bark", "rain", "roof", "door", "creak", "metal", "glass", "engine", "wind"]
+
+    def some(most: int) -> list[str]:
+        return list(rng.choice(words, rng.integers(0, most)))
+
+    sounds = [_meta(i, " ".join(some(3)), tuple(some(4)), " ".join(some(3))) for i in range(1, 301)]
+    text_index.write(tmp_path, text_index.text_rows(sounds))
+    queries = [list(rng.choice(words, n, replace=False)) for n in (1, 2, 3, 4) for _ in range(10)]
+    kept = TextIndex(tmp_path)
+    summed = [kept.search(q, 40) for q in queries]
+    assert len(kept._words) == len(words)  # every word was kept, so every query was summed
+    monkeypatch.setattr(text_index, "WORD_CACHE_ROWS", 0)  # nothing kept: FTS5 ranks every query
+    by_sql = TextIndex(tmp_path)
+    for query, hits in zip(queries, summed, strict=True):
+        expected = by_sql.search(query, 40)
+        assert [(h.sound_id, h.words) for h in hits] == [(h.sound_id, h.words) for h in expected]
+        assert np.allclose([h.score for h in hits], [h.score for h in expected], rtol=1e-12, atol=0)
+    assert not by_sql._words
+
+
 @pytest.fixture(scope="module")
 def index(trained_data_dir: Path, tmp_path_factory) -> SearchIndex:
     """The trained data dir's sounds indexed: 24 clips tagged `<word>` and `field-recording`, the

@@ -6,18 +6,20 @@ encoder, the text index and FAISS on its inference thread; autocomplete only rea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import IndexDep, ServiceDep, TopK
+from app.api.deps import IndexDep, TopK, get_index, get_service
+from app.api.engine import Engine
 from app.api.errors import error_responses
-from app.api.query import query_model, query_parameters
+from app.api.query import query_parameters, read_query
 from app.api.results import as_json
 from app.api.schemas import SearchResponse
 from index.hybrid import DEFAULT_MODE, MODES
-from index.search import Filters
+from index.search import Filters, SearchIndex
 
 router = APIRouter(tags=["search"])
 
@@ -40,6 +42,22 @@ class SearchQuery(BaseModel):
     mode: Literal[MODES] = Field(DEFAULT_MODE, description="hybrid (words and sound), text or sound.")
 
 
+@dataclass(frozen=True)
+class SearchCall:
+    """What GET /search needs: the engine, the served index and the query string."""
+
+    engine: Engine
+    index: SearchIndex
+    ask: SearchQuery
+
+
+async def read_search(request: Request) -> SearchCall:
+    """GET /search's parts in one dependency (`get_service`, `get_index`, `read_query` called in
+    turn): FastAPI solving them as three dependencies cost the event loop about 0.1 ms a search."""
+    service = await get_service(request)
+    return SearchCall(service.engine, await get_index(service), read_query(SearchQuery, request))
+
+
 @router.get(
     "/search",
     response_model=SearchResponse,
@@ -59,11 +77,10 @@ class SearchQuery(BaseModel):
     "score from its words and from its sound. Filters apply before paging, so every page is full "
     "while matches remain.",
 )
-async def search(
-    service: ServiceDep, index: IndexDep, ask: Annotated[SearchQuery, Depends(query_model(SearchQuery))]
-) -> Response:
+async def search(call: Annotated[SearchCall, Depends(read_search)]) -> Response:
+    ask = call.ask
     filters = Filters(ask.license, ask.min_duration, ask.max_duration, ask.tag)
-    return as_json(await service.engine.search(index, ask.q, ask.k, ask.page, filters, ask.mode))
+    return as_json(await call.engine.search(call.index, ask.q, ask.k, ask.page, filters, ask.mode))
 
 
 @router.get(
