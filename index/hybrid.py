@@ -13,7 +13,7 @@ words is still found by its sound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from index.text_index import TextHit
 
@@ -23,8 +23,7 @@ TEXT_WEIGHT = 0.9
 K = 10
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):  # a tuple, as `search.Hit`: a search makes one for each sound it ranks
     """One ranked sound and how it matched."""
 
     sound_id: int

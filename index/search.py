@@ -159,13 +159,13 @@ class SearchIndex:
         fetch = (want + FETCH_MARGIN if filters.empty else want * FIRST_FETCH_FACTOR) + len(exclude)
         while True:
             scores, ids = vector_index.search(index, vector[None, :], fetch)
-            found = [
-                (i, s)
-                for i, s in zip(ids[0].tolist(), scores[0].tolist(), strict=True)
-                if i >= 0 and i not in exclude
+            found = ids[0].tolist()
+            allowed = self._allowed(found, filters)
+            passed = [
+                Hit(i, s)
+                for i, s in zip(found, scores[0].tolist(), strict=True)
+                if i >= 0 and i not in exclude and i in allowed
             ]
-            allowed_ids = self._allowed([i for i, _ in found], filters)
-            passed = [Hit(i, s) for i, s in found if i in allowed_ids]
             if len(passed) >= want or fetch >= index.ntotal:
                 return passed[offset:want]
             fetch = min(fetch * 4, index.ntotal)
