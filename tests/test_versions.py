@@ -55,3 +55,13 @@ def test_a_committed_and_published_version_is_on_disk(tmp_path: Path, monkeypatc
     synced.clear()
     versions.publish(tmp_path, "20260101-a")
     assert synced == [str(tmp_path.resolve())]  # the folder holding the new `current` link
+
+
+def test_an_index_built_with_a_model_that_is_gone_says_to_index_again(tmp_path: Path) -> None:
+    """After an upgrade replaced the shipped model, an index built with the old one is not loaded
+    with a bare "not a model bundle": the answer names the model and the command that fixes it."""
+    folder = tmp_path / "indices" / "20261201-000000-abcdef"
+    folder.mkdir(parents=True)
+    (folder / versions.MANIFEST).write_text('{"bundle_version": "w2v-128-4h-19990101-000000-000000"}')
+    with pytest.raises(versions.IndexVersionError, match=r"w2v-128-4h-19990101.*`audiotag index build`"):
+        versions.bundle_dir(folder, tmp_path / "bundles")

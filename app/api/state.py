@@ -86,7 +86,7 @@ class Service:
             except Exception as err:  # a broken publish must never stop the service: it keeps the old one
                 self.problem = f"cannot load index {current}: {err}"
                 self.failed_version = current
-                known = (OSError, KeyError, ValueError, BundleError, IndexMismatchError, RuntimeError)
+                known = (OSError, LookupError, ValueError, BundleError, IndexMismatchError, RuntimeError)
                 log.error(self.problem, exc_info=not isinstance(err, known))
                 self.metrics.refresh_failures.inc()
                 return False
