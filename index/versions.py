@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from model.bundles import MANIFEST as BUNDLE_MANIFEST
 from model.bundles import SHIPPED, bundle_by_version, bundle_version
 from model.files import fsync_folder, publish_folder, write_text_atomic
 from model.ids import version_id
@@ -138,7 +139,7 @@ def bundle_dir(folder: Path, bundles_dir: Path) -> Path:
     model is gone (an upgrade of audiotag replaced the shipped model an index was built with)."""
     version = read_manifest(folder)["bundle_version"]
     path = bundle_by_version(bundles_dir, version)
-    if not (path / "manifest.json").is_file():
+    if not (path / BUNDLE_MANIFEST).is_file():
         raise IndexVersionError(
             f"index {Path(folder).name} was built with model {version}, which is neither in "
             f"{bundles_dir} nor the model shipped with this audiotag ({bundle_version(SHIPPED)}): "

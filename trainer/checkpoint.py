@@ -44,7 +44,7 @@ def load_checkpoint(
     """Restore what save_checkpoint wrote; None when the run has no checkpoint."""
     if not (run_dir / SIDECAR).is_file():
         return None
-    tensors = _restore_weights(run_dir, model, average)
+    tensors = load_checkpoint_weights(run_dir, model, average)
     torch.set_rng_state(tensors["rng.torch"])
     for name, gen in generators.items():
         gen.set_state(tensors[f"rng.{name}"])
@@ -68,17 +68,9 @@ def load_weights(path: Path, model: torch.nn.Module) -> None:
 
 def load_checkpoint_weights(
     run_dir: Path, model: torch.nn.Module, average: torch.nn.Module | None = None
-) -> None:
-    """The model's tensors (and its weight average's) as the last checkpoint holds them: the last
-    whole epoch."""
-    _restore_weights(run_dir, model, average)
-
-
-def _restore_weights(
-    run_dir: Path, model: torch.nn.Module, average: torch.nn.Module | None
 ) -> dict[str, torch.Tensor]:
-    """The checkpoint's weights into `model` (and `average`: the model's where it kept none); every
-    tensor of the checkpoint is returned."""
+    """The model's tensors (and its weight average's: the model's where it kept none) as the last
+    checkpoint holds them, the last whole epoch; every tensor of the checkpoint is returned."""
     tensors = load_file(str(run_dir / TENSORS))
     model.load_state_dict(_prefixed(tensors, "model."))
     if average is not None:
