@@ -6,6 +6,7 @@ The same function runs from the CLI, from the service's in-process worker and fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -82,8 +83,11 @@ def run_reindex(
     options: ReindexOptions,
     report: Report | None = None,
     claimed: bool = False,
+    published: Callable[[], object] | None = None,
 ) -> JobView:
-    """Run a queued (or already `claimed`) reindex job to its end (done or failed)."""
+    """Run a queued (or already `claimed`) reindex job to its end (done or failed). `published` runs
+    after the work and before the job reads done: a server swaps to the new version there, so a client
+    that sees the job done is served it."""
     params = store.get(job_id).params
     body = reindex_work(params, corpus, options)
 
@@ -93,6 +97,9 @@ def run_reindex(
             if report:
                 report(progress, message)
 
-        return body(both)
+        result = body(both)
+        if published:
+            published()
+        return result
 
     return run_job(store, job_id, work, claimed)

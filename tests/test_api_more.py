@@ -120,7 +120,6 @@ def test_tags_people_confirm_reach_the_catalogue_filters_and_training(data: Path
         while c.get(f"{API}/jobs/{after['reindex_job']}").json()["state"] != "done":
             assert time.time() < deadline, "the index update never finished"
             time.sleep(0.2)
-        c.app.state.audiotag.refresh()
         text = c.get(f"{API}/search", params={"q": "door", "mode": "text", "k": 50}).json()["results"]
         assert 1 in {x["id"] for x in text}  # text search, after the update the verdict queued
         refused(c.post(f"{API}/sounds/1/tags", json={}, headers=auth), 422, "no_tags")
@@ -169,7 +168,6 @@ def test_an_upload_offered_for_the_catalogue_becomes_a_sound(data: Path, tmp_pat
         while c.get(f"{API}/jobs/{body['reindex_job']}").json()["state"] != "done":
             assert time.time() < deadline, "the index update never finished"
             time.sleep(0.2)
-        c.app.state.audiotag.refresh()
         found = c.get(f"{API}/search", params={"q": "whistle", "mode": "text"}).json()["results"]
         assert [x["id"] for x in found] == [body["id"]]
         assert c.get(f"{API}/sounds/{body['id']}/similar", params={"k": 3}).status_code == 200  # indexed
