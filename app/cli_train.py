@@ -184,7 +184,12 @@ def _print_result(path: Path, result) -> None:
 
 def recorded_command(argv: list[str]) -> str:
     """The command line for a manifest, with the machine's own paths and database URL left out."""
-    private = {"--data-dir": "DATA_DIR", "--database-url": "DATABASE_URL", "--out": "OUT"}
+    private = {
+        "--data-dir": "DATA_DIR",
+        "--database-url": "DATABASE_URL",
+        "--out": "OUT",
+        "--init-encoder": "ENCODER",
+    }
     out, hide = ["audiotag"], None
     for arg in argv:
         name, eq, _ = arg.partition("=")

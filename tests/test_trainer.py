@@ -274,10 +274,16 @@ def test_inference_bundle_is_compact_and_embeds_alike(
 
 def test_recorded_command_leaves_the_machines_paths_out() -> None:
     from app.cli_train import recorded_command
+    from trainer.bundle_writer import public_config
+    from trainer.config import TrainConfig
 
     argv = ["--data-dir", "/home/me/data", "--database-url=postgresql://u:pw@h/db", "train", "--epochs", "3"]
     command = recorded_command(argv)
     assert command == "audiotag --data-dir DATA_DIR --database-url=DATABASE_URL train --epochs 3"
+    pretrained = recorded_command(["train", "--init-encoder", "/home/me/runs/encoder.safetensors"])
+    assert pretrained == "audiotag train --init-encoder ENCODER"
+    config = public_config(TrainConfig(init_encoder="/home/me/runs/encoder.safetensors"))
+    assert config["init_encoder"] == "encoder.safetensors"
 
 
 def test_balanced_epochs_draw_each_category_about_equally_often() -> None:

@@ -46,6 +46,15 @@ def bundle_version_id(variant: str, result: TrainResult) -> str:
     return version_id(h.hexdigest()[:6], prefix=variant)
 
 
+def public_config(cfg: TrainConfig) -> dict:
+    """The resolved config for a manifest: the pre-trained encoder by its file name, not this
+    machine's path."""
+    config = cfg.to_dict()
+    if config.get("init_encoder"):
+        config["init_encoder"] = Path(config["init_encoder"]).name
+    return config
+
+
 def write_training_bundle(
     out_root: Path,
     cfg: TrainConfig,
@@ -64,7 +73,7 @@ def write_training_bundle(
         "variant": cfg.variant,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
-        "train_config": cfg.to_dict(),
+        "train_config": public_config(cfg),
         "word_vectors": {
             "kind": cfg.word_vectors,
             "epochs": cfg.word_vector_epochs if cfg.word_vectors in ("word2vec", "fasttext") else 0,
