@@ -86,8 +86,8 @@ def run_reindex(
     published: Callable[[], object] | None = None,
 ) -> JobView:
     """Run a queued (or already `claimed`) reindex job to its end (done or failed). `published` runs
-    after the work and before the job reads done: a server swaps to the new version there, so a client
-    that sees the job done is served it."""
+    after the work and before the job reads done or failed: a server swaps to a new version there, so a
+    client that sees the job done is served it."""
     params = store.get(job_id).params
     body = reindex_work(params, corpus, options)
 
@@ -97,9 +97,10 @@ def run_reindex(
             if report:
                 report(progress, message)
 
-        result = body(both)
-        if published:
-            published()
-        return result
+        try:
+            return body(both)
+        finally:  # also after a failure: it may have come after the publish
+            if published:
+                published()
 
     return run_job(store, job_id, work, claimed)

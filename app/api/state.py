@@ -123,8 +123,8 @@ class Service:
 
         def run() -> None:
             with batch_memory():  # the embedding's large tensors stay in the heap while the job runs
-                rt = self.rt
-                run_reindex(self.jobs, job_id, rt.corpus, rt.reindex_options, published=self.refresh)
-            self.refresh()  # a failed job may still have published (a crash after the publish)
+                run_reindex(
+                    self.jobs, job_id, self.rt.corpus, self.rt.reindex_options, published=self.refresh
+                )
 
         self.worker.submit(run)
