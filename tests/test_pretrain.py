@@ -93,12 +93,23 @@ def test_pretrain_then_train_from_its_encoder(corpus: Path, tmp_path: Path) -> N
     convs = [k for k in pretrained if k.endswith("0.weight") and pretrained[k].dim() == 4]
     assert convs and all(torch.equal(trained[k], pretrained[k]) for k in convs)
 
+    # a locked encoder (LiT) keeps every pre-trained tensor, normalisation statistics too, while the
+    # projections and the tag encoder learn at the full rate
+    locked = train(data, replace(cfg, lr=1e-3, encoder_lr=0.0), tmp_path / "locked", progress=False)
+    kept = locked.model.audio_encoder.state_dict()
+    assert all(torch.equal(kept[k], pretrained[k]) for k in pretrained)
+    start = result.model.audio_projection.linear.weight  # the same seed's, unmoved at lr 0
+    assert not torch.equal(locked.model.audio_projection.linear.weight, start)
+    assert all(p.requires_grad for p in locked.model.tag_encoder.parameters())
+
     for args, message in [
         (["--init-encoder", str(tmp_path / "missing.safetensors")], "run `audiotag pretrain` first"),
         (["--init-encoder", str(corpus / "m.jsonl")], "is not an audio encoder of this variant"),
     ]:
         bad = run_cli("train", "--epochs", "1", "--batch-size", "8", *args, env=env)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, args
+    bad = run_cli("train", "--epochs", "1", "--encoder-lr", "0", env=env)
+    assert bad.returncode == 2 and "start it from a pre-trained one" in bad.stderr
     bad = run_cli("pretrain", "--audio-dir", str(tmp_path / "nowhere"), env=env)
     assert bad.returncode == 2 and "is not a folder" in bad.stderr
 

@@ -71,6 +71,8 @@ def test_recipe_flags_override_the_recipe() -> None:
     assert cfg.lr == 0.01 and cfg.epochs == RECIPES["paper"].epochs and cfg.optimizer == "sgd"
     with pytest.raises(ValueError, match="unknown recipe"):
         recipe("fastest")
+    with pytest.raises(ValueError, match="a share of the learning rate, 0 to 1"):
+        TrainConfig(encoder_lr=1.5)
 
 
 def test_losses_fall_and_training_is_reproducible(data, tmp_path: Path) -> None:

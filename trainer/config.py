@@ -57,6 +57,9 @@ class TrainConfig:
     word_vector_epochs: int = 50  # word2vec/fasttext: the paper's 5 are too few on thousands of clips
     compile: bool = False  # torch.compile the networks
     init_encoder: str | None = None  # an `audiotag pretrain` encoder to start the audio encoder from
+    # the audio encoder's learning rate as a share of `lr`: 0 locks it (locked-image tuning, LiT:
+    # Zhai et al., 2022), a small share fine-tunes a pre-trained encoder gently
+    encoder_lr: float = 1.0
     bf16: bool = True  # autocast to bfloat16 on CUDA and on CPUs with native bf16
 
     def __post_init__(self) -> None:
@@ -65,6 +68,12 @@ class TrainConfig:
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}: choose {', '.join(allowed)}")
+        if not 0.0 <= self.encoder_lr <= 1.0:
+            raise ValueError(f"encoder_lr is a share of the learning rate, 0 to 1, not {self.encoder_lr}")
+        if self.encoder_lr == 0 and not self.init_encoder:
+            raise ValueError(
+                "encoder_lr 0 locks the audio encoder: start it from a pre-trained one (init_encoder)"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)

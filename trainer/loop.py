@@ -27,7 +27,7 @@ from trainer.config import TrainConfig
 from trainer.data import Clips, TrainingData
 from trainer.distributed import Ranks
 from trainer.metrics import retrieval_metrics
-from trainer.optim import lr_at, make_optimizer, set_lr
+from trainer.optim import lr_at, make_optimizer, parameter_groups, set_lr
 from trainer.sampling import category_weights, epoch_order
 from trainer.stopping import StopRequest, stopped_after
 
@@ -196,7 +196,7 @@ def train(
     if cfg.soft_targets and ranks.distributed:
         raise ValueError("soft contrastive targets need the whole batch's tags: train in one process")
     loss_fn = JointLoss(cfg.recon_weight, cfg.contrastive_weight, cfg.tau, cfg.soft_targets)
-    optimizer = make_optimizer(cfg, model.parameters())
+    optimizer = make_optimizer(cfg, parameter_groups(model, cfg.encoder_lr))
     shuffle = torch.Generator().manual_seed(cfg.seed)
     generators = {"shuffle": shuffle, "augment": batches_of.gen}
     average = WeightAverage(model, cfg.average_weights) if cfg.average_weights else None
@@ -212,9 +212,9 @@ def train(
     per_epoch = max(1, (N - B) // B + 1)
     total_steps = per_epoch * cfg.epochs
     start, samples = time.perf_counter(), 0
-    model.train()
     with StopRequest(enabled=not ranks.distributed) as stop:
         for epoch in range(len(history) + 1, cfg.epochs + 1):
+            training_mode(model, locked_encoder=cfg.encoder_lr == 0)
             perm = epoch_order(N, weights, shuffle)
             batches = [perm[i : i + B] for i in range(0, N - B + 1, B)]  # drop_last
             sums = dict.fromkeys(TERMS, 0.0)
@@ -298,6 +298,14 @@ def train(
         model.load_state_dict(averaged.state_dict())
     speed = samples / seconds if seconds > 0 else 0.0
     return TrainResult(model.eval(), kv, history, seconds, speed, data, best, stopped)
+
+
+def training_mode(model: AudioTagModel, locked_encoder: bool) -> None:
+    """The model in training mode, a locked audio encoder excepted: its normalisation statistics
+    and dropout stay as they were (eval mode), as its weights do."""
+    model.train()
+    if locked_encoder:
+        model.audio_encoder.eval()
 
 
 def load_encoder(path: Path, encoder: torch.nn.Module) -> None:

@@ -18,8 +18,22 @@ class Schedule(Protocol):
     schedule: str  # cosine or constant
 
 
+def parameter_groups(model: torch.nn.Module, encoder_share: float) -> list[dict]:
+    """The model's parameters for the optimiser: its audio encoder's at `encoder_share` of the
+    learning rate (`set_lr`), the rest at the full rate. A share of 0 locks the encoder: its
+    parameters get no gradient and are left out."""
+    encoder = list(model.audio_encoder.parameters())
+    mine = {id(p) for p in encoder}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in mine], "lr_share": 1.0}]
+    if encoder_share > 0:
+        groups.append({"params": encoder, "lr_share": encoder_share})
+    for p in encoder:
+        p.requires_grad_(encoder_share > 0)
+    return groups
+
+
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
-    """The config's optimiser (TrainConfig has checked the name)."""
+    """The config's optimiser (TrainConfig has checked the name) over parameters or groups."""
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
     if cfg.optimizer == "adam":
@@ -39,5 +53,6 @@ def lr_at(cfg: Schedule, step: int, total: int) -> float:
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """`lr` for every parameter group, times the group's `lr_share` where it has one."""
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_share", 1.0)
