@@ -74,11 +74,7 @@ def train_cmd(
         None, help="Start the audio encoder from `audiotag pretrain`'s encoder.safetensors."
     ),
     encoder_lr: float | None = typer.Option(
-        None,
-        min=0.0,
-        max=1.0,
-        help="The audio encoder's learning rate as a share of --lr: 0 locks a pre-trained encoder "
-        "(only the projections and the tag encoder learn), 0.1 fine-tunes it gently.",
+        None, min=0.0, max=1.0, help="The audio encoder's share of --lr: 0 locks it, 0.1 fine-tunes it."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the last run of this variant."),
     out: Path | None = typer.Option(None, help="Where bundles go (default: DATA_DIR/bundles)."),
