@@ -19,11 +19,13 @@ from model.bundle import Bundle, UnknownTagsError
 from model.cache import FeatureCache
 from model.config import VARIANTS
 from model.features import FeatureConfig
+from model.networks import AudioTagModel
 from tests.conftest import run_cli, tone
 from trainer.bundle_writer import write_training_bundle
 from trainer.config import RECIPES, TrainConfig, recipe
 from trainer.data import DataError, load_training_data
-from trainer.loop import train
+from trainer.loop import model_config, train
+from trainer.optim import parameter_groups
 from trainer.stopping import StopRequest
 
 TINY = TrainConfig(epochs=1, batch_size=8, word_vector_epochs=5, val_fraction=0.3)
@@ -73,6 +75,10 @@ def test_recipe_flags_override_the_recipe() -> None:
         recipe("fastest")
     with pytest.raises(ValueError, match="a share of the learning rate, 0 to 1"):
         TrainConfig(encoder_lr=1.5)
+    # the default keeps the one parameter group of before, so checkpoints from then still resume
+    model = AudioTagModel(model_config(TrainConfig(), 50))
+    [group] = parameter_groups(model, 1.0)
+    assert len(group["params"]) == len(list(model.parameters()))
 
 
 def test_losses_fall_and_training_is_reproducible(data, tmp_path: Path) -> None:

@@ -20,11 +20,14 @@ class Schedule(Protocol):
 
 def parameter_groups(model: torch.nn.Module, encoder_share: float) -> list[dict]:
     """The model's parameters for the optimiser: its audio encoder's at `encoder_share` of the
-    learning rate (`set_lr`), the rest at the full rate. A share of 0 locks the encoder: its
-    parameters get no gradient and are left out."""
+    learning rate (`set_lr`), the rest at the full rate. At a share of 1, one group, as before
+    the share existed (so older checkpoints resume); at 0 the encoder is locked: its parameters
+    get no gradient and are left out."""
+    if encoder_share == 1:
+        return [{"params": list(model.parameters())}]
     encoder = list(model.audio_encoder.parameters())
-    mine = {id(p) for p in encoder}
-    groups = [{"params": [p for p in model.parameters() if id(p) not in mine], "lr_share": 1.0}]
+    in_encoder = {id(p) for p in encoder}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in in_encoder]}]
     if encoder_share > 0:
         groups.append({"params": encoder, "lr_share": encoder_share})
     for p in encoder:
