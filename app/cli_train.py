@@ -40,6 +40,9 @@ def train_cmd(
     crops: str | None = typer.Option(None, help="random (around the loudest part) or best (the paper)."),
     augment: bool | None = typer.Option(None, "--augment/--no-augment", help="Gain, time/freq masks."),
     mix: float | None = typer.Option(None, min=0.0, max=1.0, help="Fraction of each batch mixed."),
+    tau: float | None = typer.Option(
+        None, min=0.001, max=10.0, help="Temperature of the contrastive loss (and of scoring)."
+    ),
     soft_targets: float | None = typer.Option(
         None, min=0.0, help="Weight of clips with overlapping tags as partial positives (0: none)."
     ),
@@ -103,6 +106,7 @@ def train_cmd(
             augment=augment,
             val_split=val_split,
             mix=mix,
+            tau=tau,
             balance=balance,
             soft_targets=soft_targets,
             tag_subsets=tag_subsets,

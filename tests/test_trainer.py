@@ -223,12 +223,16 @@ def test_bundle_round_trip_in_a_fresh_process(data, corpus: Path, tmp_path: Path
 
 def test_train_command_end_to_end(corpus: Path, tmp_path: Path) -> None:
     env = {"AUDIOTAG_DATA_DIR": str(corpus / "data")}
-    proc = run_cli("train", "--epochs", "1", "--batch-size", "8", "--variant", "w2v-128-mean", env=env)
+    train = ["train", "--epochs", "1", "--batch-size", "8", "--variant", "w2v-128-mean", "--tau", "0.2"]
+    proc = run_cli(*train, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "recall@10" in proc.stdout
     bundles = list((corpus / "data" / "bundles").iterdir())
     assert len(bundles) == 1 and (bundles[0] / "curves.png").stat().st_size > 0
+    manifest = json.loads((bundles[0] / "manifest.json").read_text())
+    assert manifest["train_config"]["tau"] == 0.2  # and the bundle scores at its own τ (test_tags.py)
     for args, message in [
+        (["--tau", "0"], "Invalid value for '--tau'"),
         (["--variant", "w2v-7-9h"], "unknown variant"),
         (["--recipe", "fastest"], "unknown recipe 'fastest'"),
         (["--crops", "weird"], "unknown crops 'weird'"),
