@@ -15,6 +15,8 @@ from app.settings import Settings
 from model.limits import AudioLimits
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from index.catalogue.db import Catalogue
     from index.indexer import Corpus, IndexOptions
     from index.jobs import JobStore
@@ -63,16 +65,21 @@ class Runtime:
         s = self.settings
         return ReindexOptions(s.bundles_dir, s.indices_dir, self.index_options, s.device)
 
-    def search_index(self, folder: Path, loaded: dict[Path, Bundle] | None = None) -> SearchIndex:
+    def search_index(
+        self, folder: Path, loaded: dict[Path, Bundle] | None = None, on: Executor | None = None
+    ) -> SearchIndex:
         """An index version with the bundle it was built with (taken from `loaded`, by path, when
-        it is there)."""
+        it is there; else loaded on the executor `on`, where given: a server loads its model on its
+        inference thread, app/api/engine.py)."""
         from index import versions
         from index.search import SearchIndex
         from model.bundle import Bundle
 
         s = self.settings
         path = versions.bundle_dir(folder, s.bundles_dir)
-        bundle = (loaded or {}).get(path) or Bundle(path, s.device)
+        bundle = (loaded or {}).get(path)
+        if bundle is None:
+            bundle = on.submit(Bundle, path, s.device).result() if on else Bundle(path, s.device)
         return SearchIndex(folder, bundle, self.catalogue, s.index_nprobe, s.index_ef_search)
 
     @cached_property

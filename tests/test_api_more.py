@@ -221,3 +221,22 @@ def test_health_answers_while_a_query_is_held_in_the_engine(data: Path, question
             del index.bundle.embed_logmels
         assert answers[0].status_code == 200, answers[0].text
         assert threads and all(name.startswith("inference") for name in threads), threads
+
+
+def test_the_served_model_is_loaded_on_the_inference_thread(data: Path, monkeypatch) -> None:
+    """Only the inference thread runs torch: a live thread that once ran a parallel operator (the
+    model's weights initialised and copied) keeps an OpenMP team beside it (app/api/engine.py)."""
+    import threading
+
+    from model.bundle import Bundle
+
+    built, real_init = [], Bundle.__init__
+
+    def recorded(self, *args, **kwargs):
+        built.append(threading.current_thread().name)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Bundle, "__init__", recorded)
+    with TestClient(create_app(Settings(data_dir=data))) as c:
+        assert c.get(f"{API}/ready").json()["ready"] is True
+    assert built and all(name.startswith("inference") for name in built), built

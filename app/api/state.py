@@ -82,7 +82,7 @@ class Service:
             if current == self.failed_version:
                 return False  # tried and failed: wait for another publish, not a retry every tick
             try:
-                index = self.rt.search_index(root / current, self._bundles)
+                index = self.rt.search_index(root / current, self._bundles, self.engine.thread)
             except Exception as err:  # a broken publish must never stop the service: it keeps the old one
                 self.problem = f"cannot load index {current}: {err}"
                 self.failed_version = current
