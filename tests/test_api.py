@@ -223,7 +223,7 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from app.api.batcher import Batcher
-    from app.api.engine import embed_clips
+    from app.api.engine import ClipAsk, answer_clips
     from model.features import log_mel
 
     bundle = Bundle(latest_bundle(data / "bundles"), "cpu")
@@ -231,15 +231,19 @@ def test_concurrent_clips_share_a_batch(data: Path) -> None:
     sizes: list[int] = []
 
     async def run() -> list:
-        batcher = Batcher(ThreadPoolExecutor(1), embed_clips, 5, 0.05, on_batch=sizes.append)
-        return await asyncio.gather(*(batcher.submit(bundle, m) for m in logmels))
+        batcher = Batcher(ThreadPoolExecutor(1), answer_clips, 5, 0.05, on_batch=sizes.append)
+        asks = [ClipAsk(m, lambda z, phi: (z, phi)) for m in logmels]
+        asks[2] = ClipAsk(logmels[2], lambda z, phi: 1 / 0)  # one answer fails: only its request
+        return await asyncio.gather(*(batcher.submit(bundle, a) for a in asks), return_exceptions=True)
 
     results = asyncio.run(run())
     assert sizes == [5, 3]
+    assert isinstance(results[2], ZeroDivisionError)
     z, phi = bundle.embed_logmels(logmels)
     assert all(
         np.allclose(r[0], z[i], atol=1e-4) and np.allclose(r[1], phi[i], atol=1e-4)
         for i, r in enumerate(results)
+        if i != 2
     )
 
 

@@ -40,7 +40,6 @@ from index.search import NoQueryWordsError, SearchIndex, SoundNotIndexed
 from model.bundle import Bundle, UnknownTagsError
 
 T = TypeVar("T")
-Embedding = tuple[np.ndarray, np.ndarray]  # z_a (V,), φ_a (F,), L2-normalised
 SEARCH_BATCH = 64  # searches answered in one pass of the inference thread at most
 
 
@@ -81,17 +80,32 @@ def answer_searches(index: SearchIndex, asks: list[SearchAsk]) -> list[SearchRes
     return answers
 
 
-def embed_clips(bundle: Bundle, logmels: list[np.ndarray]) -> list[Embedding]:
-    """Clips' log-mels → their (z_a, φ_a), in one encoder pass."""
-    z, phi = bundle.embed_logmels(logmels)
-    return list(zip(z, phi, strict=True))
-
-
 @dataclass(frozen=True)
 class Clip:
     """An uploaded clip, read and decoded in the thread pool (app/api/deps.py ClipDep)."""
 
     logmel: np.ndarray  # (n_mels, T) in the served bundle's feature settings
+
+
+@dataclass(frozen=True)
+class ClipAsk:
+    """One upload's question: its clip, and what answers it from the clip's embedding."""
+
+    logmel: np.ndarray  # (n_mels, T)
+    answer: Callable[[np.ndarray, np.ndarray], object]  # (z_a (V,), φ_a (F,)) → the response body
+
+
+def answer_clips(bundle: Bundle, asks: list[ClipAsk]) -> list[object | Exception]:
+    """Uploads that arrived together: one encoder pass for their clips, then each one's answer, all
+    on the inference thread (one hop a request)."""
+    z, phi = bundle.embed_logmels([a.logmel for a in asks])
+    answers: list[object | Exception] = []
+    for ask, z_a, phi_a in zip(asks, z, phi, strict=True):
+        try:
+            answers.append(ask.answer(z_a, phi_a))
+        except Exception as err:  # this request's error; the others still get their answers
+            answers.append(err)
+    return answers
 
 
 class Engine:
@@ -103,7 +117,7 @@ class Engine:
         on_search_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="inference")
-        self.clips = Batcher(self.thread, embed_clips, max_batch, max_wait_s, on_batch)
+        self.clips = Batcher(self.thread, answer_clips, max_batch, max_wait_s, on_batch)
         self.searches = Batcher(self.thread, answer_searches, SEARCH_BATCH, on_batch=on_search_batch)
 
     def stop(self) -> None:
@@ -123,9 +137,13 @@ class Engine:
         await self._fresh(index)
         return await asyncio.get_running_loop().run_in_executor(self.thread, work)
 
-    async def embed(self, index: SearchIndex, clip: Clip) -> Embedding:
-        """A clip's (z_a, φ_a), in an encoder pass shared with concurrent requests."""
-        return await self.clips.submit(index.bundle, clip.logmel)
+    async def _answer_clip(
+        self, index: SearchIndex, clip: Clip, answer: Callable[[np.ndarray, np.ndarray], T]
+    ) -> T:
+        """`answer(z_a, φ_a)` for an upload, in the encoder pass it shares with concurrent uploads,
+        after stale catalogue metadata is read in the pool."""
+        await self._fresh(index)
+        return await self.clips.submit(index.bundle, ClipAsk(clip.logmel, answer))
 
     # --- the questions ----------------------------------------------------------------------------
     async def search(
@@ -146,24 +164,21 @@ class Engine:
     ) -> TagsResponse:
         """Suggested tags for a clip; for a catalogue sound (`sound_id`) it does not vote for itself,
         and `skip` (its own tags, those people rejected) is never suggested."""
-        z, phi = await self.embed(index, clip)
         exclude = frozenset() if sound_id is None else frozenset({sound_id})
 
-        def answer() -> TagsResponse:
+        def answer(z: np.ndarray, phi: np.ndarray) -> TagsResponse:
             found = index.suggest_tags(z, phi, k, method, skip, exclude)
             tags = [TagScore(tag=t, score=round(s, 4), source=src) for t, s, src in found]
             return TagsResponse(method=method, tags=tags)
 
-        return await self._run(index, answer)
+        return await self._answer_clip(index, clip, answer)
 
     async def similar_to_clip(self, index: SearchIndex, clip: Clip, k: int) -> SimilarResponse:
-        z, _ = await self.embed(index, clip)
-
-        def answer() -> SimilarResponse:
+        def answer(z: np.ndarray, _: np.ndarray) -> SimilarResponse:
             hits = index.similar_to_clip(z, k)
             return SimilarResponse(index_version=index.version, results=scored(index, hits))
 
-        return await self._run(index, answer)
+        return await self._answer_clip(index, clip, answer)
 
     async def similar_to_sound(self, index: SearchIndex, sound_id: int, k: int) -> SimilarResponse:
         def answer() -> SimilarResponse:
@@ -180,10 +195,9 @@ class Engine:
         labels = index.labels(names)  # the tokenizer only: no model
         if not labels.names:
             raise ApiError(422, "unknown_labels", f"no word of any label has a vector: {', '.join(names)}")
-        _, phi_a = await self.embed(index, clip)
 
-        def answer() -> ClassifyResponse:
+        def answer(_: np.ndarray, phi_a: np.ndarray) -> ClassifyResponse:
             p = index.classify(phi_a, labels)
             return ClassifyResponse(labels=label_scores(labels, p), unscored=labels.unscored)
 
-        return await self._run(index, answer)
+        return await self._answer_clip(index, clip, answer)
