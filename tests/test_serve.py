@@ -13,6 +13,7 @@ import httpx
 import pytest
 import soundfile as sf
 
+from app.cli_serve import OPENMP_SPIN_COUNT
 from index import versions
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, build_version
@@ -191,3 +192,6 @@ def test_several_server_processes_each_swap_in_a_new_index(trained_data_dir: Pat
             time.sleep(0.5)
         final = _ready_by_worker(base)
         assert len(final) == 2 and set(final.values()) == {new}, final  # every process swapped
+        for pid in final:  # each process's torch started with the server's OpenMP spin (app/cli_serve.py)
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert f"GOMP_SPINCOUNT={OPENMP_SPIN_COUNT}".encode() in environ
