@@ -1,7 +1,7 @@
 """Micro-batching on the inference thread: concurrent requests share one pass of the work.
 
-A request adds its item (an upload's clip and question, a search) with the object that answers it (the bundle,
-the index) and awaits a future. When the thread is free, the items waiting (up to `max_batch`, of
+A request adds its item (an upload's clip and question, a search) with the object that answers it
+(the bundle, the index) and awaits a future. When the thread is free, the items waiting (up to `max_batch`, of
 the first one's owner) go to `compute` on the engine's inference thread (app/api/engine.py; the
 event loop never computes), at once, or after up to `max_wait_s` for company (default 0: an item
 never waits, and the items that arrive while a pass runs share the next one). When a pass ends its
