@@ -89,11 +89,12 @@ class SearchIndex:
         self.relevance = Relevance.load(self.folder)
         self._ids = load_array(self.folder / versions.IDS).tolist()
         self._lock = threading.Lock()
+        self._marker = versions.catalogue_marker(self.folder.parent)
         self._read_catalogue()
 
     # --- the indexed sounds' metadata, in memory ----------------------------------------------
     def _read_catalogue(self) -> None:
-        stamp = versions.catalogue_stamp(self.folder.parent)
+        stamp = versions.catalogue_stamp(self._marker)
         fingerprint = catalogue_fingerprint(self.catalogue)
         meta = live_metadata(self.catalogue, self._ids)
         self._meta, self._arrays = meta, FilterArrays(meta)  # swapped together, one reference each
@@ -102,13 +103,13 @@ class SearchIndex:
     def metadata_stale(self, max_age: float = CATALOGUE_MAX_AGE_S) -> bool:
         """Whether `metadata` would read the catalogue again: it changed, or was read too long ago."""
         too_old = time.monotonic() - self._read_at > max_age
-        return too_old or versions.catalogue_stamp(self.folder.parent) != self._stamp
+        return too_old or versions.catalogue_stamp(self._marker) != self._stamp
 
     def metadata(self, max_age: float = CATALOGUE_MAX_AGE_S) -> dict[int, SoundMeta]:
         """Live indexed sounds by id; read again if stale (see the module's doc)."""
         if self.metadata_stale(max_age):
             with self._lock:
-                if versions.catalogue_stamp(self.folder.parent) != self._stamp:
+                if versions.catalogue_stamp(self._marker) != self._stamp:
                     self._read_catalogue()
                 elif self.metadata_stale(max_age):  # only old: read again if the counts moved
                     if catalogue_fingerprint(self.catalogue) != self._fingerprint:
