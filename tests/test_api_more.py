@@ -240,3 +240,36 @@ def test_the_served_model_is_loaded_on_the_inference_thread(data: Path, monkeypa
     with TestClient(create_app(Settings(data_dir=data))) as c:
         assert c.get(f"{API}/ready").json()["ready"] is True
     assert built and all(name.startswith("inference") for name in built), built
+
+
+def test_an_in_process_reindex_job_runs_torch_on_a_thread_that_ends_with_it(
+    data: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """The job's OpenMP team must not outlive it beside the inference thread's (app/api/state.py):
+    the thread that embedded a new sound for the index update is gone once the job is done."""
+    import threading
+
+    from model.bundle import Bundle
+
+    embedded_on, real_embed = [], Bundle.embed_logmels
+
+    def recorded(self, *args, **kwargs):
+        if not threading.current_thread().name.startswith("inference"):
+            embedded_on.append(threading.current_thread())
+        return real_embed(self, *args, **kwargs)
+
+    monkeypatch.setattr(Bundle, "embed_logmels", recorded)
+    copy = Path(shutil.copytree(data, tmp_path / "data", symlinks=True))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    form = {"tags": "whistle", "name": "a whistle"}
+    with TestClient(create_app(Settings(data_dir=copy, api_token=TOKEN))) as c:
+        clip = ("w.wav", wav_bytes(tone(987.0, 1.1, seed=78)))
+        added = c.post(f"{API}/sounds", files={"file": clip}, data=form, headers=auth)
+        assert added.status_code == 201, added.text
+        job = added.json()["reindex_job"]
+        deadline = time.time() + 60
+        while c.get(f"{API}/jobs/{job}").json()["state"] != "done":
+            assert time.time() < deadline, "the index update never finished"
+            time.sleep(0.2)
+        assert embedded_on, "the index update embedded nothing"
+        assert not any(thread.is_alive() for thread in embedded_on), [t.name for t in embedded_on]

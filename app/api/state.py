@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +29,25 @@ from model.bundle import Bundle, BundleError
 from model.memory import batch_memory
 
 log = logging.getLogger("audiotag.api")
+
+
+def on_a_thread_of_its_own(work: Callable[[], object]) -> None:
+    """Run `work` on a new thread and wait for it (its exception raised here). A thread that runs
+    parallel torch operators keeps an OpenMP team while it lives, and a second team beside the
+    inference thread's slowed the encoder (app/api/engine.py): a job's team ends with its thread."""
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as err:  # handed to the caller
+            failed.append(err)
+
+    thread = threading.Thread(target=target, name="reindex-job")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 class NotReady(RuntimeError):
@@ -127,4 +147,4 @@ class Service:
                     self.jobs, job_id, self.rt.corpus, self.rt.reindex_options, published=self.refresh
                 )
 
-        self.worker.submit(run)
+        self.worker.submit(on_a_thread_of_its_own, run)  # one job at a time, each on a new thread
