@@ -5,7 +5,8 @@ app/api/batcher.py) and two batchers on it: concurrent uploads share encoder pas
 searches share one hop to the thread and one tag-encoder call for their words. The served model is
 loaded on that thread too (`Service.refresh`): a thread that ran a parallel torch operator once (a
 model's weights initialised and copied) keeps an OpenMP team of its own while it lives, and beside
-it the inference thread's encoder ran slower (a 10 s clip: 7.0 against 5.7 ms, 2-core Zen 4). Each
+it the inference thread's encoder ran slower (a 10 s clip: 7.0 against 5.7 ms, 2-core Zen 4); for the
+same reason an in-process reindex job runs on a thread that ends with it (`Service.submit`). Each
 method takes the served index and the request's parts, runs the index's work on that thread and
 answers with the finished response body; routes only await it, so the event loop never runs torch or
 FAISS and one slow query does not stall the other connections of the process (/health, uploads
