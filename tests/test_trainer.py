@@ -134,11 +134,12 @@ def test_ctrl_c_ends_the_run_at_its_last_whole_epoch_and_resume_finishes_it(
         return real_batches(self, idx)
 
     monkeypatch.setattr(trainer.loop.Batches, "__call__", interrupted_in_epoch_3)
+    before = signal.getsignal(signal.SIGINT)  # Python's own, or SIG_IGN in a shell's background job
     stopped = train(data, cfg, tmp_path / "run", progress=False)
     monkeypatch.setattr(trainer.loop.Batches, "__call__", real_batches)
     assert stopped.stopped_after == 2 and stopped.history == straight.history[:2]
     assert stopped.best_epoch == trainer.loop._best_epoch(straight.history[:2])
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C means Ctrl-C again
+    assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C means what it meant before the run
     manifest = json.loads(
         (write_training_bundle(tmp_path / "b", cfg, stopped, FeatureConfig()) / "manifest.json").read_text()
     )
