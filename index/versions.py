@@ -105,7 +105,7 @@ CHANGED = ".catalogue-changed"  # touched by every catalogue write searches must
 def note_catalogue_change(root: Path) -> None:
     """Tell every process serving from `root` that sounds were deleted or changed."""
     Path(root).mkdir(parents=True, exist_ok=True)
-    write_text_atomic(Path(root) / CHANGED, uuid.uuid4().hex)  # a new file (inode) each time
+    write_text_atomic(Path(catalogue_marker(root)), uuid.uuid4().hex)  # a new file (inode) each time
 
 
 def catalogue_marker(root: Path) -> str:
