@@ -1,17 +1,17 @@
 """Micro-batching on the inference thread: concurrent requests share one pass of the work.
 
 A request adds its item (an upload's clip and question, a search) with the object that answers it
-(the bundle, the index) and awaits a future. When the thread is free, the items waiting (up to `max_batch`, of
-the first one's owner) go to `compute` on the engine's inference thread (app/api/engine.py; the
-event loop never computes), at once, or after up to `max_wait_s` for company (default 0: an item
-never waits, and the items that arrive while a pass runs share the next one). When a pass ends its
-results go to their futures and the next pass starts from the same callback: no task sits between
-a request and the thread, so a lone request pays one hop, as it would without batching. One
-thread, always the same: torch's OpenMP team belongs to the thread that calls it, so a model run
-from the service's pool threads in turn grew a spinning team per thread (a 10 s clip's /tags took
-2.1× its decode + log-mel + encoder alone; a 5 ms wait for company was the rest). A pass pays one
-hop between threads, and one encoder call for its clips or its searches' words; on a GPU batching
-turns many small calls into one big one.
+(the bundle, the index) and awaits a future. When the thread is free, the items waiting (up to
+`max_batch`, of the first one's owner) go to `compute` on the engine's inference thread
+(app/api/engine.py; the event loop never computes), at once, or after up to `max_wait_s` for
+company (default 0: an item never waits, and the items that arrive while a pass runs share the
+next one). When a pass ends its results go to their futures and the next pass starts from the same
+callback: no task sits between a request and the thread, so a lone request pays one hop, as it
+would without batching. One thread, always the same: torch's OpenMP team belongs to the thread
+that calls it, so a model run from the service's pool threads in turn grew a spinning team per
+thread (a 10 s clip's /tags took 2.1× its decode + log-mel + encoder alone; a 5 ms wait for
+company was the rest). A pass pays one hop between threads, and one encoder call for its clips or
+its searches' words; on a GPU batching turns many small calls into one big one.
 """
 
 from __future__ import annotations
