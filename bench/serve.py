@@ -39,7 +39,7 @@ from bench.ports import free_port
 from bench.report import markdown_table, show, write_section
 from bench.signals import tone, write_audio
 from bench.wrk import wrk_load
-from index import text_index, vector_index, versions
+from index import hubness, text_index, vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
 from index.catalogue.queries import live_metadata
@@ -128,7 +128,8 @@ def synthetic_index(data: Path, bundle: Bundle, seed: int = 1, publish: bool = T
     z = clustered(len(ids), bundle.config.latent_dim, seed + 1)
     factories = {space: vector_index.resolve_factory("auto", len(ids), space) for space in SPACES}
     with versions.staging(root, version) as staging:
-        vector_index.write(vector_index.build(phi, ids, factories["audio"]), staging / versions.AUDIO)
+        searchable = hubness.searchable(phi, np.zeros(len(ids), np.float32))  # as served: one more dimension
+        vector_index.write(vector_index.build(searchable, ids, factories["audio"]), staging / versions.AUDIO)
         vector_index.write(vector_index.build(z, ids, factories["similar"]), staging / versions.SIMILAR)
         centres = Centres(
             np.zeros(phi.shape[1], np.float32),
@@ -146,6 +147,7 @@ def synthetic_index(data: Path, bundle: Bundle, seed: int = 1, publish: bool = T
         "built_at": version,
         "counts": {"sounds": len(ids), "tags": n_tags},
         "synthetic": True,
+        "hubness": hubness.MANIFEST,
     }
     versions.commit_version(root, staging, version, manifest)
     if publish:

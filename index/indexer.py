@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import relevance, text_index, vector_index, versions
+from index import hubness, relevance, text_index, vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import live_metadata, live_sound_files, live_sounds_with_words
 from index.centres import Centres, centred
@@ -229,10 +229,10 @@ def build_version(
                 space: vector_index.resolve_factory(options.factory, len(ids), space) for space in SPACES
             }
             report(0.92, f"building indices of {len(ids)} sounds: {factories}")
-            phi_c, z_c = centred(phi, centres.phi_a), centred(z, centres.z_a)
-            vector_index.write(vector_index.build(phi_c, ids, factories["audio"]), staging / versions.AUDIO)
-            vector_index.write(vector_index.build(z_c, ids, factories["similar"]), staging / versions.SIMILAR)
             scorer = Scorer(bundle, centres, contexts)
+            phi_s, z_c = scorer.searchable(centred(phi, centres.phi_a)), centred(z, centres.z_a)
+            vector_index.write(vector_index.build(phi_s, ids, factories["audio"]), staging / versions.AUDIO)
+            vector_index.write(vector_index.build(z_c, ids, factories["similar"]), staging / versions.SIMILAR)
             n_tags = len(scorer.tag_words)  # the tags it can suggest
             centres.save(staging)
             contexts.save(staging)
@@ -241,7 +241,7 @@ def build_version(
             text_index.write(staging, words)
             report(0.97, "fitting relevance on the catalogue's tags")
             with closing(TextIndex(staging)) as text:
-                relevance.fit(relevance.observe(scorer, phi_c, z_c, ids, meta, text)).save(staging)
+                relevance.fit(relevance.observe(scorer, phi_s, z_c, ids, meta, text)).save(staging)
             np.save(staging / versions.IDS, ids)
         t_build = time.perf_counter()
         timings = {
@@ -265,6 +265,7 @@ def build_version(
                 n_tags,
                 timings=timings,
                 words=text_index.words_fingerprint(words),
+                hubness=hubness.MANIFEST,
             ),
         )
         shutil.rmtree(work, ignore_errors=True)
@@ -305,6 +306,8 @@ def update_version(
     before = TagContexts.load(served, bundle.config.word_dim)
     contexts = tag_contexts(bundle, corpus.catalogue, dict(zip(added, phi, strict=True)), before)
     phi, z = centred(phi, centres.phi_a), centred(z, centres.z_a)
+    if "hubness" in manifest:  # the new sounds' offsets against the catalogue's tag sets of now
+        phi = Scorer(bundle, centres, contexts).searchable(phi)
     version = versions.new_version_id()
     with versions.staging(root, version) as staging:
         for name, vectors in ((versions.AUDIO, phi), (versions.SIMILAR, z)):
@@ -322,6 +325,14 @@ def update_version(
         root,
         staging,
         version,
-        _manifest(bundle, manifest["factory"], len(ids), counts["tags"], update=summary, words=fingerprint),
+        _manifest(
+            bundle,
+            manifest["factory"],
+            len(ids),
+            counts["tags"],
+            update=summary,
+            words=fingerprint,
+            **({"hubness": manifest["hubness"]} if "hubness" in manifest else {}),
+        ),
     )
     return version, summary

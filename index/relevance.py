@@ -4,7 +4,8 @@ each time an index version is built.
 A result's relevance is 100 × the expected share of the query's words that the sound carries as
 tags, given what the search saw of it, read from a monotone curve (isotonic regression, pool
 adjacent violators) fitted on queries made of the catalogue's tag words:
-- `sound`: the cosine between a one-word text query and the sound (its first `DEPTH` by sound);
+- `sound`: a one-word text search's score of the sound (the cosine less the sound's hubness offset,
+  index/hubness.py; its first `DEPTH` by sound);
 - `text`: the share of the query's words its name, tags or description hold (one- and two-word
   queries, every sound the words find);
 - `unmatched`: the cosine, for the sounds among the first `DEPTH` by sound that carry tags of their
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import hubness
 from index.catalogue.queries import SoundMeta
 from index.hybrid import Match
 from index.scoring import Scorer
@@ -183,9 +185,9 @@ def observe(
     text: TextIndex,
     held: bool = False,
 ) -> Observations:
-    """The pairs of every curve over a catalogue's centred φ_a (N, F) and z_a (N, V) of sounds `ids`
-    (N,), for the fitting words of one side of the split (`similar`: the tagged sounds of that side,
-    odd ids held out)."""
+    """The pairs of every curve over a catalogue's φ_a as text searches score it (N, F + 1:
+    `Scorer.searchable`) and centred z_a (N, V) of sounds `ids` (N,), for the fitting words of one
+    side of the split (`similar`: the tagged sounds of that side, odd ids held out)."""
     seen = Observations.empty()
     id_list = ids.tolist()
     queries = fitting_queries(fitting_words(meta, held))
@@ -211,7 +213,7 @@ def _observe_sound(
     known = [q[0] for q in hits if len(q) == 1 and scorer.bundle.split_known(list(q))[0] == list(q)]
     if not (id_list and known):
         return
-    scores, rows = nearest(scorer.search_vectors([[w] for w in known]), phi, DEPTH)
+    scores, rows = nearest(hubness.as_query(scorer.search_vectors([[w] for w in known])), phi, DEPTH)
     for w, row_scores, row_ids in zip(known, scores, rows, strict=True):
         by_words = {h.sound_id for h in hits[(w,)]}
         for s, r in zip(row_scores.tolist(), row_ids.tolist(), strict=True):

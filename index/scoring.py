@@ -3,8 +3,9 @@ evaluation alike.
 
 Every text query (a search, a label, a tag) goes one way: the one tokenizer (model/tags) → φ_w (the
 bundle's tag encoder) → the catalogue's tag contexts (index/contexts.py) → centred with the
-catalogue's means (index/centres.py), plus, for a search, its audio example (index/exemplars.py),
-so the figures `audiotag eval` reports are the ones the API serves. `Scorer.text_query` keeps the
+catalogue's means (index/centres.py), plus, for a search, its audio example (index/exemplars.py)
+and the sounds' hubness offsets (index/hubness.py: `Scorer.searchable`), so the figures `audiotag
+eval` reports are the ones the API serves. `Scorer.text_query` keeps the
 finished vectors of the last QUERY_CACHE word sets asked: the one query cache (the tag encoder
 costs more than the rest of a search, and people ask the same words again and again);
 `Scorer.prepare` fills it for many word sets in one encoder call (the service's concurrent searches).
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from index import hubness
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.exemplars import Examples
@@ -125,6 +127,7 @@ class Scorer:
         self.tag_words = [w for w in single_word_tags(bundle) if not carried or w in carried]
         self.tag_position = {w: i for i, w in enumerate(self.tag_words)}  # word → column of tag scores
         self._tag_vectors: np.ndarray | None = None
+        self._bank: np.ndarray | None = None  # (S, F) search vectors of the hubness bank, when asked
         c = self.contexts
         self.examples = Examples.of(c.vectors, c.audio, c.counts, self.centres.phi_w, self.centres.phi_a)
         self._cache = QueryCache(QUERY_CACHE)
@@ -182,6 +185,16 @@ class Scorer:
         """(N, F) vectors of text searches in the audio index's space: each query in the catalogue's
         contexts plus an audio example from the catalogue's sounds so tagged (index/exemplars.py)."""
         return self.examples.search_vectors(self.query_vectors(word_lists, own))
+
+    def searchable(self, items: np.ndarray) -> np.ndarray:
+        """(N, F + 1) sounds' centred φ_a (N, F) as text searches score them: with their hubness
+        offsets against this catalogue's tag sets (index/hubness.py); queries go `hubness.as_query`."""
+        if self._bank is None:
+            c = self.contexts
+            sets = [[c.words[i] for i in member.tolist()] for member in c.members]
+            chosen = hubness.bank_sets(sets, c.counts)
+            self._bank = self.search_vectors(chosen) if chosen else np.zeros((0, items.shape[-1]), np.float32)
+        return hubness.searchable(items, hubness.offsets(items, self._bank))
 
     def label_vectors(self, labels: LabelSet) -> np.ndarray:
         """Query vectors of the scored labels, (L, F), through the query cache."""

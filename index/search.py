@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from index import vector_index, versions
+from index import hubness, vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import SoundMeta, catalogue_fingerprint, live_metadata
 from index.centres import Centres, centred
@@ -46,7 +46,7 @@ CATALOGUE_MAX_AGE_S = 60.0
 
 class Hit(NamedTuple):  # a tuple: a search makes 50–60 of them, a frozen dataclass costs 1 µs each
     sound_id: int
-    score: float  # cosine similarity
+    score: float  # cosine similarity (a text search's: less the sound's hubness offset)
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ class SearchIndex:
         self._ids = load_array(self.folder / versions.IDS).tolist()
         self._lock = threading.Lock()
         self._marker = versions.catalogue_marker(self.folder.parent)
+        self._hub_offsets = "hubness" in self.manifest  # its audio index holds them (index/hubness.py)
         self._read_catalogue()
 
     # --- the indexed sounds' metadata, in memory ----------------------------------------------
@@ -186,7 +187,8 @@ class SearchIndex:
         """Free-text tags (each may hold several words: "dog barking") → their query (the scorer's,
         cached) → sounds; UnknownTagsError when no word is known."""
         query = self.scorer.text_query(tags)
-        return self._nearest(query.search, k, offset, filters, "audio"), query
+        vector = hubness.as_query(query.search) if self._hub_offsets else query.search
+        return self._nearest(vector, k, offset, filters, "audio"), query
 
     def search(
         self, query: str, k: int = 10, offset: int = 0, filters: Filters = Filters(), mode: str = DEFAULT_MODE

@@ -2,7 +2,9 @@
 
 The index type is a FAISS factory string (`Flat`, `HNSW32`, `IVF1024,SQ8`, `IVF4096,PQ32` …);
 types that need training are trained on a sample. Search parameters (nprobe for IVF, efSearch for
-HNSW) are applied after loading, whatever the type.
+HNSW) are applied after loading, whatever the type. A type whose codes need another dimension
+(`PQ16` splits vectors into 16 equal parts) gets the vectors padded with zeros to the next one that
+fits: inner products are unchanged, and queries are padded alike.
 """
 
 from __future__ import annotations
@@ -38,11 +40,9 @@ class IndexBuildError(ValueError):
 
 def build(vectors: np.ndarray, ids: np.ndarray, factory: str = "Flat", seed: int = 0) -> faiss.Index:
     """(N, D) float32 vectors and (N,) int64 ids → a searchable index (IDMap2 around `factory`)."""
-    n, dim = vectors.shape
-    try:
-        inner = faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT)
-    except RuntimeError as err:
-        raise IndexBuildError(f"invalid FAISS factory string {factory!r}: {_first_line(err)}") from None
+    n = len(vectors)
+    inner = _made(factory, vectors.shape[1])
+    vectors = padded(vectors, inner.d)
     if not inner.is_trained:
         if n == 0:
             raise IndexBuildError(f"{factory} must be trained, and there are no vectors to train it on")
@@ -59,9 +59,31 @@ def build(vectors: np.ndarray, ids: np.ndarray, factory: str = "Flat", seed: int
     return index
 
 
+def _made(factory: str, dim: int) -> faiss.Index:
+    """An empty index of `factory` for vectors of `dim` or, where its codes need it, the next
+    multiple of 8, 16, 32 or 64 (zero padding); IndexBuildError when none fits."""
+    tried = [dim] + [-(-dim // m) * m for m in (8, 16, 32, 64)]
+    error: RuntimeError | None = None
+    for d in dict.fromkeys(tried):
+        try:
+            return faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
+        except RuntimeError as err:
+            error = error or err
+    raise IndexBuildError(f"invalid FAISS factory string {factory!r}: {_first_line(error)}") from None
+
+
+def padded(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """(…, D) float32 vectors with zeros appended up to `dim` (an index's d ≥ D), contiguous."""
+    vectors = np.ascontiguousarray(vectors, np.float32)
+    extra = dim - vectors.shape[-1]
+    if extra <= 0:
+        return vectors
+    return np.ascontiguousarray(np.pad(vectors, [(0, 0)] * (vectors.ndim - 1) + [(0, extra)]))
+
+
 def add(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> None:
     if len(ids):
-        index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.ascontiguousarray(ids, np.int64))
+        index.add_with_ids(padded(vectors, index.d), np.ascontiguousarray(ids, np.int64))
     reconstructable(index)  # the IVF direct map is not kept through IDMap2's adds: made again
 
 
@@ -103,7 +125,7 @@ def search(
     if index.ntotal == 0:
         q = len(queries)
         return np.full((q, 1), -np.inf, np.float32), np.full((q, 1), -1, np.int64)
-    queries = np.ascontiguousarray(queries, np.float32)
+    queries = padded(queries, index.d)
     if len(queries) > 1:
         return index.search(queries, k, params=params)
     team = faiss.omp_get_max_threads()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import versions
+from index import hubness, versions
 from index.catalogue.db import Catalogue
 from index.contexts import FILE, TagContexts
 from index.indexer import Corpus, build_version
@@ -87,7 +87,7 @@ def test_index_versions_store_the_catalogue_contexts_and_queries_use_them(
     in_context = index.scorer.query_vectors([[word]], own[None, :])[0]
     assert float(in_context @ own) < 0.9999
     hits, _ = index.search_by_tags([word], k=3)
-    top = index._nearest(index.scorer.search_vectors([[word]], own[None, :])[0], k=3)
+    top = index._nearest(hubness.as_query(index.scorer.search_vectors([[word]], own[None, :])[0]), k=3)
     assert [h.sound_id for h in hits] == [h.sound_id for h in top]
     # a version written before contexts existed still serves: its queries keep their own φ_w
     (folder / FILE).unlink()

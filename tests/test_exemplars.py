@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import versions
+from index import hubness, versions
 from index.catalogue.db import Catalogue
 from index.contexts import TagContexts
 from index.exemplars import EXAMPLE_WEIGHT, Examples
@@ -88,7 +88,7 @@ def test_builds_and_updates_give_every_tag_set_its_sounds_audio(
     mixed = built.scorer.search_vectors([[word]], own)[0]
     assert float(mixed @ built.scorer.query_vectors([[word]], own)[0]) < 0.9999
     hits, _ = built.search_by_tags([word], k=3)
-    assert [h.sound_id for h in hits] == [h.sound_id for h in built._nearest(mixed, k=3)]
+    assert [h.sound_id for h in hits] == [h.sound_id for h in built._nearest(hubness.as_query(mixed), k=3)]
     # new sounds with a new tag set: the update gives the new set their audio, keeps the others'
     words = built.contexts.words
     old_sets = {tuple(sorted(words[w] for w in m)) for m in built.contexts.members}

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import event
 
-from index import vector_index, versions
+from index import hubness, vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import delete_sound
 from index.indexer import Corpus, IndexOptions, build_version, update_version
@@ -322,7 +322,7 @@ def test_selective_filters_search_exactly_among_the_sounds_they_admit(data: Path
         Filters(max_duration=1.5),
         Filters(license="cc"), Filters(license="gpl"), Filters(tag="rain", license="cc", max_duration=2.5),
     ]  # fmt: skip
-    query = index.scorer.query_vectors([["rain"]])[0]
+    query = hubness.as_query(index.scorer.query_vectors([["rain"]])[0])  # as the audio index is searched
     stored = {i: index.audio.reconstruct(i) for i in meta}
     for f in filters:
         admitted = sorted(i for i, m in meta.items() if f.admit(m))
