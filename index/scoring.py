@@ -5,10 +5,10 @@ Every text query (a search, a label, a tag) goes one way: the one tokenizer (mod
 bundle's tag encoder) → the catalogue's tag contexts (index/contexts.py) → centred with the
 catalogue's means (index/centres.py), plus, for a search, its audio example (index/exemplars.py)
 and the sounds' hubness offsets (index/hubness.py: `Scorer.searchable`), so the figures `audiotag
-eval` reports are the ones the API serves. `Scorer.text_query` keeps the
-finished vectors of the last QUERY_CACHE word sets asked: the one query cache (the tag encoder
-costs more than the rest of a search, and people ask the same words again and again);
-`Scorer.prepare` fills it for many word sets in one encoder call (the service's concurrent searches).
+eval` reports are the ones the API serves. `Scorer.text_query` keeps the finished vectors of the
+last QUERY_CACHE word sets asked: the one query cache (the tag encoder costs more than the rest of
+a search, and people ask the same words again and again); `Scorer.prepare` fills it for many word
+sets in one encoder call (the service's concurrent searches).
 
 Tag suggestion has three methods; hit@5 and P@5 out of source (sounds of packages the model never
 trained on, docs/eval-out-of-source), for today's recipe and for clean tags with balanced epochs
