@@ -230,7 +230,7 @@ def build_version(
             }
             report(0.92, f"building indices of {len(ids)} sounds: {factories}")
             scorer = Scorer(bundle, centres, contexts)
-            phi_s, z_c = scorer.searchable(centred(phi, centres.phi_a)), centred(z, centres.z_a)
+            phi_s, z_c = scorer.searchable(phi), centred(z, centres.z_a)
             vector_index.write(vector_index.build(phi_s, ids, factories["audio"]), staging / versions.AUDIO)
             vector_index.write(vector_index.build(z_c, ids, factories["similar"]), staging / versions.SIMILAR)
             n_tags = len(scorer.tag_words)  # the tags it can suggest
@@ -305,9 +305,11 @@ def update_version(
     centres = Centres.load(served, bundle.config.word_dim, bundle.config.latent_dim)
     before = TagContexts.load(served, bundle.config.word_dim)
     contexts = tag_contexts(bundle, corpus.catalogue, dict(zip(added, phi, strict=True)), before)
-    phi, z = centred(phi, centres.phi_a), centred(z, centres.z_a)
+    z = centred(z, centres.z_a)
     if "hubness" in manifest:  # the new sounds' offsets against the catalogue's tag sets of now
         phi = Scorer(bundle, centres, contexts).searchable(phi)
+    else:
+        phi = centred(phi, centres.phi_a)
     version = versions.new_version_id()
     with versions.staging(root, version) as staging:
         for name, vectors in ((versions.AUDIO, phi), (versions.SIMILAR, z)):

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from index import hubness
 from index.catalogue.queries import SoundMeta
 from index.hybrid import Match
 from index.scoring import Scorer
@@ -213,7 +212,7 @@ def _observe_sound(
     known = [q[0] for q in hits if len(q) == 1 and scorer.bundle.split_known(list(q))[0] == list(q)]
     if not (id_list and known):
         return
-    scores, rows = nearest(hubness.as_query(scorer.search_vectors([[w] for w in known])), phi, DEPTH)
+    scores, rows = nearest(scorer.searchable_queries([[w] for w in known]), phi, DEPTH)
     for w, row_scores, row_ids in zip(known, scores, rows, strict=True):
         by_words = {h.sound_id for h in hits[(w,)]}
         for s, r in zip(row_scores.tolist(), row_ids.tolist(), strict=True):

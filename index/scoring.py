@@ -186,15 +186,20 @@ class Scorer:
         contexts plus an audio example from the catalogue's sounds so tagged (index/exemplars.py)."""
         return self.examples.search_vectors(self.query_vectors(word_lists, own))
 
-    def searchable(self, items: np.ndarray) -> np.ndarray:
-        """(N, F + 1) sounds' centred φ_a (N, F) as text searches score them: with their hubness
-        offsets against this catalogue's tag sets (index/hubness.py); queries go `hubness.as_query`."""
+    def searchable(self, phi_a: np.ndarray) -> np.ndarray:
+        """(N, F + 1) sounds' φ_a (N, F) as the audio index stores them for text searches: centred,
+        with their hubness offsets against this catalogue's tag sets (index/hubness.py)."""
+        items = centred(phi_a, self.centres.phi_a)
         if self._bank is None:
             c = self.contexts
             sets = [[c.words[i] for i in member.tolist()] for member in c.members]
             chosen = hubness.bank_sets(sets, c.counts)
             self._bank = self.search_vectors(chosen) if chosen else np.zeros((0, items.shape[-1]), np.float32)
         return hubness.searchable(items, hubness.offsets(items, self._bank))
+
+    def searchable_queries(self, word_lists: list[list[str]], own: np.ndarray | None = None) -> np.ndarray:
+        """(N, F + 1) text searches as they are scored against `searchable` sounds."""
+        return hubness.as_query(self.search_vectors(word_lists, own))
 
     def label_vectors(self, labels: LabelSet) -> np.ndarray:
         """Query vectors of the scored labels, (L, F), through the query cache."""

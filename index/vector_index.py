@@ -78,7 +78,7 @@ def padded(vectors: np.ndarray, dim: int) -> np.ndarray:
     extra = dim - vectors.shape[-1]
     if extra <= 0:
         return vectors
-    return np.ascontiguousarray(np.pad(vectors, [(0, 0)] * (vectors.ndim - 1) + [(0, extra)]))
+    return np.pad(vectors, [(0, 0)] * (vectors.ndim - 1) + [(0, extra)])  # a new, contiguous array
 
 
 def add(index: faiss.Index, vectors: np.ndarray, ids: np.ndarray) -> None:

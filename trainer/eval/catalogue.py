@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index import hubness
 from index.catalogue.db import Catalogue
 from index.catalogue.queries import live_sounds_with_words
 from index.centres import Centres, centred
@@ -122,8 +121,7 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     phi_w = bundle.embed_tag_sets(clips.val_tags)  # (n, F)
     retrieval = retrieval_metrics(phi_w, clips.phi_val)
     served = retrieval_metrics(
-        hubness.as_query(scorer.search_vectors(clips.val_tags, phi_w)),
-        scorer.searchable(centred(clips.phi_val, c.phi_a)),
+        scorer.searchable_queries(clips.val_tags, phi_w), scorer.searchable(clips.phi_val)
     )
     # hubness: how many different training clips come first for the training clips' own tag queries
     firsts = np.argmax(clips.w_pool @ clips.phi_pool.T, axis=1)
@@ -179,6 +177,6 @@ def one_word_figures(clips: CatalogueClips, scorer: Scorer) -> dict:
         "n": len(clips.val_tags),
         "map_own": mean_average_precision(items @ centred(own, scorer.centres.phi_w).T, relevant),
         "map_served": mean_average_precision(
-            scorer.searchable(items) @ hubness.as_query(scorer.search_vectors(queries, own)).T, relevant
+            scorer.searchable(clips.phi_val) @ scorer.searchable_queries(queries, own).T, relevant
         ),
     }

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index import hubness
-from index.centres import centred
 from index.corpus.heldout import is_out_of_source
 from index.scoring import Scorer
 from model.tags import normalise_tags
@@ -99,7 +97,7 @@ def out_of_source_figures(
     """None unless every held-out clip comes from an out-of-source package."""
     if not clips.val_uids or not all(map(is_out_of_source, clips.val_uids)):
         return None
-    items = scorer.searchable(centred(clips.phi_val, scorer.centres.phi_a))  # (n, F + 1) as indexed
+    items = scorer.searchable(clips.phi_val)  # (n, F + 1) as the index holds them
     labels = [everyday_label(w) for w in clips.val_words]
     counts = Counter(y for y in labels if y is not None)
     classes = sorted(c for c, n in counts.items() if n >= MIN_CLIPS)
@@ -129,7 +127,7 @@ def _retrieval(scorer: Scorer, items: np.ndarray, word_lists: list[list[str]]) -
     rows = np.array([i for i, k in enumerate(known) if k], int)
     if len(rows) == 0:
         return {}
-    queries = hubness.as_query(scorer.search_vectors([known[i] for i in rows]))
+    queries = scorer.searchable_queries([known[i] for i in rows])
     keys = [" ".join(sorted(set(known[i]))) for i in rows]
     return (
         retrieval_metrics(queries, items, own=rows)
