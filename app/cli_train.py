@@ -70,7 +70,9 @@ def train_cmd(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     seed: int | None = typer.Option(None),
     word_vectors: str | None = typer.Option(
-        None, help="glove (pretrained), word2vec or fasttext (trained here), or a file of saved vectors."
+        None,
+        help="glove (pretrained), glove+minilm (GloVe with MiniLM's view of each word: the minilm extra), "
+        "word2vec or fasttext (trained here), or a file of saved vectors.",
     ),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile the networks."),
     init_encoder: Path | None = typer.Option(
@@ -226,10 +228,16 @@ def export_cmd(
     ),
     twin: str = typer.Option("", help="The twin's version in that file (default: its only bundle)."),
     twin_command: str = typer.Option("", help="The eval command of the twin's figures, for the record."),
+    word_dims: int | None = typer.Option(
+        None,
+        min=1,
+        help="Numbers a word keeps (default 50, GloVe's): wider word vectors are folded into the "
+        "tag encoder's input projection's best rank of this size.",
+    ),
 ) -> None:
     """Write a compact inference-only copy of a bundle: no decoder, float16 weights and word vectors."""
     from model.bundle import BundleError
-    from model.shipped import save_inference_bundle
+    from model.shipped import WORD_DIMS, save_inference_bundle
     from trainer.eval.summary import bundle_summary, twin_figures
 
     try:
@@ -240,7 +248,7 @@ def export_cmd(
         if twin_evaluation is not None:
             results = json.loads(twin_evaluation.read_text())
             extra.setdefault("evaluation", {})["out_of_source"] = twin_figures(results, twin, twin_command)
-        path = save_inference_bundle(bundle, out, extra)
+        path = save_inference_bundle(bundle, out, extra, word_dims or WORD_DIMS)
     except (BundleError, OSError, ValueError) as err:
         fail(str(err))
     size = sum(f.stat().st_size for f in path.iterdir())

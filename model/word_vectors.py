@@ -1,5 +1,5 @@
-"""Word vectors e_w for tags: pretrained GloVe (open vocabulary), CBOW word2vec (the paper), FastText
-(subwords), or any saved vectors."""
+"""Word vectors e_w for tags: pretrained GloVe (open vocabulary), GloVe with MiniLM's view of each word
+(model/minilm_words.py), CBOW word2vec (the paper), FastText (subwords), or any saved vectors."""
 
 from __future__ import annotations
 
@@ -63,9 +63,14 @@ def train_word_vectors(
 
 
 def load_word_vectors(path: Path | str) -> KeyedVectors:
-    """Pretrained vectors by name (`glove`), or a file saved by gensim or in word2vec text/binary format."""
+    """Pretrained vectors by name (`glove`, `glove+minilm`), or a file saved by gensim or in word2vec
+    text/binary format."""
     if str(path) == "glove":
         return load_glove()
+    if str(path) == "glove+minilm":
+        from model.minilm_words import glove_with_minilm  # imports this module
+
+        return glove_with_minilm()
     path = Path(path)
     if not path.exists():
         raise ValueError(f"word-vector file not found: {path}")

@@ -285,6 +285,35 @@ def test_inference_bundle_is_compact_and_embeds_alike(
     assert bundles.default_bundle(tmp_path / "bundles") == full_path
 
 
+def test_wide_word_vectors_are_folded_to_glove_size_on_export(data, corpus: Path, tmp_path: Path) -> None:
+    """Vectors of 80 numbers whose last 30 are a mix of the first 50 (rank 50, as GloVe + MiniLM's
+    434 are wide but what the projection reads is what counts): the export keeps 50 a word, and the
+    copy embeds tags as the bundle does."""
+    from gensim.models import KeyedVectors
+
+    from model.word_vectors import load_glove
+
+    glove = load_glove(20_000)
+    mixed = glove.vectors @ np.random.default_rng(0).normal(size=(50, 30)).astype(np.float32)
+    wide = KeyedVectors(80)
+    wide.add_vectors(list(glove.index_to_key), np.concatenate([glove.vectors, mixed], axis=1))
+    wide.save(str(tmp_path / "wide.kv"))
+    cfg = replace(TINY, word_vectors=str(tmp_path / "wide.kv"))
+    result = train(data, cfg, tmp_path / "run", progress=False)
+    cache = FeatureCache(corpus / "data/cache/features")
+    full_path = write_training_bundle(tmp_path / "bundles", cfg, result, cache.config)
+    proc = run_cli("export", str(full_path), "--out", str(tmp_path / "shipped"))
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "shipped" / "manifest.json").read_text())
+    assert manifest["model"]["word_input_dim"] == 50
+    assert manifest["word_vectors"]["dim"] == 50 and manifest["word_vectors"]["folded_from"] == 80
+    assert manifest["word_vectors"]["energy_kept"] > 0.9999
+    full, small = Bundle(full_path, "cpu"), Bundle(tmp_path / "shipped", "cpu")
+    assert small.word_vectors.vector_size == 50
+    for words in (["rain", "door"], ["dog"], ["hihat", "metal"]):
+        assert float(full.embed_tags(words).vector @ small.embed_tags(words).vector) > 0.999, words
+
+
 def test_recorded_command_leaves_the_machines_paths_out() -> None:
     from app.cli_train import recorded_command
     from trainer.bundle_writer import public_config
