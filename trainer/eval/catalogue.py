@@ -120,9 +120,8 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     bundle, c = scorer.bundle, scorer.centres
     phi_w = bundle.embed_tag_sets(clips.val_tags)  # (n, F)
     retrieval = retrieval_metrics(phi_w, clips.phi_val)
-    served = retrieval_metrics(
-        scorer.searchable_queries(clips.val_tags, phi_w), scorer.searchable(clips.phi_val)
-    )
+    searchable = scorer.searchable(clips.phi_val)  # (n, F + 1) as the index holds them
+    served = retrieval_metrics(scorer.searchable_queries(clips.val_tags, phi_w), searchable)
     # hubness: how many different training clips come first for the training clips' own tag queries
     firsts = np.argmax(clips.w_pool @ clips.phi_pool.T, axis=1)
     pool_queries = scorer.query_vectors(clips.pool_tags, clips.w_pool)
@@ -134,7 +133,8 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     popularity = precision_recall_at_k(
         np.tile(_frequency_order(scorer), (len(clips.val_tags), 1)), _truth(scorer, clips.val_tags), K_TAGS
     )
-    return CatalogueFigures(retrieval, served, tagging, popularity, one_word_figures(clips, scorer))
+    one_word = one_word_figures(clips, scorer, searchable)
+    return CatalogueFigures(retrieval, served, tagging, popularity, one_word)
 
 
 def tagging_figures(clips: CatalogueClips, scorer: Scorer, tag_lists: list[list[str]]) -> dict[str, dict]:
@@ -160,10 +160,11 @@ def _frequency_order(scorer: Scorer) -> np.ndarray:
     return -1e-6 * np.arange(len(scorer.tag_position), dtype=np.float32)
 
 
-def one_word_figures(clips: CatalogueClips, scorer: Scorer) -> dict:
+def one_word_figures(clips: CatalogueClips, scorer: Scorer, searchable: np.ndarray) -> dict:
     """mAP of one-word searches (each one-word tag that at least `ONE_WORD_MIN_CLIPS` held-out clips
     carry, those clips relevant) among the held-out clips: each word's own φ_w, centred, and as
-    served, in the catalogue's tag contexts (index/contexts.py)."""
+    served, in the catalogue's tag contexts (index/contexts.py), against `searchable` (n, F + 1), the
+    held-out clips as `Scorer.searchable` made them."""
     carried = {w: sum(w in t for t in clips.val_tags) for w in scorer.tag_words}
     words = [w for w in scorer.tag_words if carried[w] >= ONE_WORD_MIN_CLIPS]
     if not words:
@@ -177,6 +178,6 @@ def one_word_figures(clips: CatalogueClips, scorer: Scorer) -> dict:
         "n": len(clips.val_tags),
         "map_own": mean_average_precision(items @ centred(own, scorer.centres.phi_w).T, relevant),
         "map_served": mean_average_precision(
-            scorer.searchable(clips.phi_val) @ scorer.searchable_queries(queries, own).T, relevant
+            searchable @ scorer.searchable_queries(queries, own).T, relevant
         ),
     }
