@@ -62,8 +62,9 @@ def save_inference_bundle(
         wide = bundle.word_vectors.vector_size
         folded = {"dim": word_dims, "folded_from": wide, "energy_kept": round(kept, 4)}
         manifest["word_vectors"] = {**manifest.get("word_vectors", {}), **folded}
-    state = {k: v.to(torch.float16 if v.is_floating_point() else v.dtype) for k, v in state.items()}
-    state = {k: v.contiguous() for k, v in state.items()}
+    state = {
+        k: v.to(torch.float16 if v.is_floating_point() else v.dtype).contiguous() for k, v in state.items()
+    }
     save_file(state, str(tmp / WEIGHTS))
     compact(word_vectors).save(str(tmp / WORD_VECTORS))
     shutil.copy2(bundle.path / VOCABULARY, tmp / VOCABULARY)

@@ -83,7 +83,7 @@ def write_training_bundle(
         "train_config": public_config(cfg),
         "word_vectors": {
             "kind": word_vector_source(cfg.word_vectors),
-            "epochs": cfg.word_vector_epochs if cfg.word_vectors in ("word2vec", "fasttext") else 0,
+            "epochs": cfg.word_vector_epochs if cfg.word_vectors in KINDS else 0,
             "words": len(result.word_vectors.key_to_index),
             "dim": result.word_vectors.vector_size,
         },
