@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index import hubness, relevance, text_index, vector_index, versions
+from index import hubness, relevance, tag_votes, text_index, vector_index, versions
 from index.catalogue.db import Catalogue
-from index.catalogue.queries import live_metadata, live_sound_files, live_sounds_with_words
+from index.catalogue.queries import SoundMeta, live_metadata, live_sound_files, live_sounds_with_words
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.decode import decode_missing, fill_cache
@@ -190,6 +190,11 @@ def _exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _tag_words(meta: dict[int, SoundMeta]) -> dict[int, list[str]]:
+    """Each sound's tag words, by id."""
+    return {i: list(sound.tag_words) for i, sound in meta.items()}
+
+
 def build_version(
     bundle: Bundle,
     corpus: Corpus,
@@ -231,17 +236,26 @@ def build_version(
             report(0.92, f"building indices of {len(ids)} sounds: {factories}")
             scorer = Scorer(bundle, centres, contexts)
             phi_s, z_c = scorer.searchable(phi), centred(z, centres.z_a)
+            similar = vector_index.build(z_c, ids, factories["similar"])
             vector_index.write(vector_index.build(phi_s, ids, factories["audio"]), staging / versions.AUDIO)
-            vector_index.write(vector_index.build(z_c, ids, factories["similar"]), staging / versions.SIMILAR)
+            vector_index.write(similar, staging / versions.SIMILAR)
             n_tags = len(scorer.tag_words)  # the tags it can suggest
             centres.save(staging)
             contexts.save(staging)
             meta = live_metadata(corpus.catalogue, ids.tolist())
+            report(0.95, "the sounds' neighbours' tags")
+            votes = tag_votes.index_votes(
+                similar, ids, z_c, _tag_words(meta), scorer.tag_words, tag_votes.searched_covariance(phi_s)
+            )
+            votes.save(staging)
             words = text_index.text_rows(meta.values())
             text_index.write(staging, words)
             report(0.97, "fitting relevance on the catalogue's tags")
             with closing(TextIndex(staging)) as text:
-                relevance.fit(relevance.observe(scorer, phi_s, z_c, ids, meta, text)).save(staging)
+                seen = relevance.observe(
+                    scorer, phi_s, z_c, ids, meta, text, votes=tag_votes.VoteSearch(votes)
+                )
+                relevance.fit(seen).save(staging)
             np.save(staging / versions.IDS, ids)
         t_build = time.perf_counter()
         timings = {
@@ -266,6 +280,7 @@ def build_version(
                 timings=timings,
                 words=text_index.words_fingerprint(words),
                 hubness=hubness.MANIFEST,
+                votes=tag_votes.MANIFEST,
             ),
         )
         shutil.rmtree(work, ignore_errors=True)
@@ -310,6 +325,7 @@ def update_version(
         phi = Scorer(bundle, centres, contexts).searchable(phi)
     else:
         phi = centred(phi, centres.phi_a)
+    before_votes = tag_votes.TagVotes.load(served)
     version = versions.new_version_id()
     with versions.staging(root, version) as staging:
         for name, vectors in ((versions.AUDIO, phi), (versions.SIMILAR, z)):
@@ -317,6 +333,12 @@ def update_version(
             vector_index.remove(index, gone)  # HNSW cannot remove: searches filter deleted sounds anyway
             vector_index.add(index, vectors, rows.ids[new])
             vector_index.write(index, staging / name)
+        if before_votes is not None:  # every sound's votes again: new tagged sounds vote for old ones
+            meta = live_metadata(corpus.catalogue, ids.tolist())
+            stored = vector_index.stored_vectors(index, ids)  # the similar index, as it now stands
+            tags = Scorer(bundle, centres, contexts).tag_words
+            votes = tag_votes.index_votes(index, ids, stored, _tag_words(meta), tags, before_votes.covariance)
+            votes.save(staging)
         centres.save(staging)
         contexts.save(staging)  # the tags of the sounds now live
         text_index.write(staging, words)
@@ -334,7 +356,7 @@ def update_version(
             counts["tags"],
             update=summary,
             words=fingerprint,
-            **({"hubness": manifest["hubness"]} if "hubness" in manifest else {}),
+            **{key: manifest[key] for key in ("hubness", "votes") if key in manifest},
         ),
     )
     return version, summary

@@ -34,6 +34,7 @@ import numpy as np
 from index.catalogue.queries import SoundMeta
 from index.hybrid import Match
 from index.scoring import Scorer
+from index.tag_votes import VoteSearch
 from index.text_index import TextHit, TextIndex
 
 FILE = "relevance.json"
@@ -163,12 +164,21 @@ class Observations:
         return np.asarray(self.x[mode], np.float64), np.asarray(self.y[mode], np.float64)
 
 
-def nearest(queries: np.ndarray, vectors: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-`depth` inner products of queries (Q, D) among vectors (N, D): (Q, depth) each."""
+def nearest(
+    queries: np.ndarray,
+    vectors: np.ndarray,
+    depth: int,
+    votes: VoteSearch | None = None,
+    word_lists: list[list[str]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-`depth` inner products of queries (Q, D) among vectors (N, D): (Q, depth) each;
+    with `votes` (rows as `vectors`'), text searches of `word_lists` lifted by them as served."""
     depth = min(depth, len(vectors))
     best, rows = [], []
     for start in range(0, len(queries), CHUNK):
         scores = queries[start : start + CHUNK] @ vectors.T  # (≤ CHUNK, N)
+        if votes is not None and word_lists is not None:
+            scores = votes.scores(scores, queries[start : start + CHUNK], word_lists[start : start + CHUNK])
         top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
         best.append(np.take_along_axis(scores, top, axis=1))
         rows.append(top)
@@ -183,6 +193,7 @@ def observe(
     meta: dict[int, SoundMeta],
     text: TextIndex,
     held: bool = False,
+    votes: VoteSearch | None = None,
 ) -> Observations:
     """The pairs of every curve over a catalogue's φ_a as text searches score it (N, F + 1:
     `Scorer.searchable`) and centred z_a (N, V) of sounds `ids` (N,), for the fitting words of one
@@ -194,7 +205,7 @@ def observe(
     for query, found in hits.items():
         for hit in found:
             seen.add("text", len(hit.words) / len(query), tag_share(query, meta.get(hit.sound_id)))
-    _observe_sound(seen, scorer, phi, id_list, meta, hits)
+    _observe_sound(seen, scorer, phi, id_list, meta, hits, votes)
     _observe_similar(seen, z, id_list, meta, held)
     return seen
 
@@ -206,13 +217,15 @@ def _observe_sound(
     id_list: list[int],
     meta: dict[int, SoundMeta],
     hits: dict[tuple[str, ...], list[TextHit]],
+    votes: VoteSearch | None = None,
 ) -> None:
     """`sound` and `unmatched` pairs: each one-word query the model knows, over its first DEPTH
-    sounds by sound."""
+    sounds by sound (lifted by the sounds' `votes` where the index has them, as served)."""
     known = [q[0] for q in hits if len(q) == 1 and scorer.bundle.split_known(list(q))[0] == list(q)]
     if not (id_list and known):
         return
-    scores, rows = nearest(scorer.searchable_queries([[w] for w in known]), phi, DEPTH)
+    queries = [[w] for w in known]
+    scores, rows = nearest(scorer.searchable_queries(queries), phi, DEPTH, votes, queries)
     for w, row_scores, row_ids in zip(known, scores, rows, strict=True):
         by_words = {h.sound_id for h in hits[(w,)]}
         for s, r in zip(row_scores.tolist(), row_ids.tolist(), strict=True):

@@ -33,6 +33,7 @@ from index.filters import FilterArrays, Filters
 from index.hybrid import DEFAULT_MODE, MODES, Match, fuse, sound_only, text_only
 from index.relevance import Relevance
 from index.scoring import DEFAULT_TAG_METHOD, NEIGHBOURS, LabelSet, Scorer, TextQuery, vote_tags
+from index.tag_votes import TagVotes, VoteSearch
 from index.text_index import TextHit, TextIndex, query_words
 from model.arrays import load_array
 from model.bundle import Bundle, UnknownTagsError
@@ -40,6 +41,7 @@ from model.bundle import Bundle, UnknownTagsError
 FIRST_FETCH_FACTOR = 3  # hits fetched per wanted one when filters may reject some
 FETCH_MARGIN = 10  # hits fetched beyond those wanted without filters (deleted sounds drop out)
 HYBRID_SOUNDS = 50  # sounds the audio index hands a hybrid search (pages within them are stable)
+VOTED_SOUNDS = 100  # a text search reads this many sounds beyond its page by sound, and by votes
 SELECTIVE = 0.2  # a filter that admits at most this share of the index is searched among its sounds
 CATALOGUE_MAX_AGE_S = 60.0
 
@@ -91,6 +93,8 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._marker = versions.catalogue_marker(self.folder.parent)
         self._hub_offsets = "hubness" in self.manifest  # its audio index holds them (index/hubness.py)
+        votes = TagVotes.load(self.folder)  # the sounds' neighbours' tags (index/tag_votes.py)
+        self.votes = VoteSearch(votes) if votes is not None else None
         self._read_catalogue()
 
     # --- the indexed sounds' metadata, in memory ----------------------------------------------
@@ -188,7 +192,42 @@ class SearchIndex:
         cached) → sounds; UnknownTagsError when no word is known."""
         query = self.scorer.text_query(tags)
         vector = hubness.as_query(query.search) if self._hub_offsets else query.search
-        return self._nearest(vector, k, offset, filters, "audio"), query
+        if self.votes is None:
+            return self._nearest(vector, k, offset, filters, "audio"), query
+        return self._with_votes(vector, query.words, k, offset, filters), query
+
+    def _with_votes(
+        self, vector: np.ndarray, words: list[str], k: int, offset: int, filters: Filters
+    ) -> list[Hit]:
+        """The audio index's hits of a text search vector (D,) and the sounds its words' votes lift
+        most (`VOTED_SOUNDS` of each beyond the page), ranked by score plus lift (index/tag_votes.py)."""
+        voted, lift = self.votes.added(vector, self.votes.columns_of(words))
+        want = offset + k
+        if not len(voted):
+            return self._nearest(vector, k, offset, filters, "audio")
+        hits = self._nearest(vector, want + VOTED_SOUNDS, 0, filters, "audio")
+        lifted = dict(zip(voted.tolist(), lift.tolist(), strict=True))
+        seen = {h.sound_id for h in hits}
+        most = voted[np.argsort(-lift, kind="stable")[: want + VOTED_SOUNDS]].tolist()
+        allowed = self._allowed(most, filters)
+        extra = [i for i in most if i not in seen and i in allowed]
+        ranked = [Hit(h.sound_id, h.score + lifted.get(h.sound_id, 0.0)) for h in hits]
+        ranked += [Hit(i, s + lifted[i]) for i, s in self._audio_scores(vector, extra)]
+        ranked.sort(key=lambda h: (-h.score, h.sound_id))
+        return ranked[offset:want]
+
+    def _audio_scores(self, vector: np.ndarray, ids: list[int]) -> list[tuple[int, float]]:
+        """(id, score) of the sounds `ids` for a search vector (D,) in the audio index, exactly."""
+        if not ids:
+            return []
+        among = self._among["audio"]
+        if among.available:
+            scores, found = among.search(vector, len(ids), np.array(ids, np.int64))
+            return list(zip(found.tolist(), scores.tolist(), strict=True))
+        stored = vector_index.stored_vectors(self.audio, np.array(ids, np.int64))
+        return list(
+            zip(ids, (stored @ vector_index.padded(vector[None, :], self.audio.d)[0]).tolist(), strict=True)
+        )
 
     def search(
         self, query: str, k: int = 10, offset: int = 0, filters: Filters = Filters(), mode: str = DEFAULT_MODE

@@ -178,6 +178,14 @@ class AllowedSearch:
         return scores[0][keep], self.external[found[0][keep]]
 
 
+def stored_vectors(index: faiss.Index, ids: np.ndarray) -> np.ndarray:
+    """(N, D) the vectors stored for the external ids (N,), as the index holds them (padding dropped
+    by the caller's D where it knows it)."""
+    if not len(ids):
+        return np.zeros((0, index.d), np.float32)
+    return np.stack([index.reconstruct(int(i)) for i in ids]).astype(np.float32)
+
+
 def write(index: faiss.Index, path: Path) -> None:
     faiss.write_index(index, str(path))
 

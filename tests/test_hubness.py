@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import hubness, vector_index, versions
+from index import hubness, tag_votes, vector_index, versions
 from index.catalogue.db import Catalogue
 from index.indexer import Corpus, build_version
 from index.search import SearchIndex
@@ -69,6 +69,7 @@ def test_an_index_version_ranks_text_searches_by_cosine_less_offset(
     as_built = index.scorer.searchable(plain + index.centres.phi_a)  # from the sounds' own φ_a
     np.testing.assert_allclose(as_built, np.stack(list(stored.values())), atol=1e-5)
     word = index.contexts.words[0]
+    index.votes = None  # the audio index's ranking alone (the votes' lift: tests/test_tag_votes.py)
     hits, query = index.search_by_tags([word], k=5)
     exact = sorted((float(v[:dim] @ query.search) + float(v[-1]) for v in stored.values()), reverse=True)
     # scores compared, so ties between sounds do not matter
@@ -77,8 +78,9 @@ def test_an_index_version_ranks_text_searches_by_cosine_less_offset(
     ids = np.array(list(stored), np.int64)
     vector_index.write(vector_index.build(plain, ids, "Flat"), folder / versions.AUDIO)
     manifest = json.loads((folder / versions.MANIFEST).read_text())
-    del manifest["hubness"]
+    del manifest["hubness"], manifest["votes"]  # and the votes, which came later still
     (folder / versions.MANIFEST).write_text(json.dumps(manifest))
+    (folder / tag_votes.FILE).unlink()
     old = SearchIndex(folder, bundle, cat)
     hits, query = old.search_by_tags([word], k=5)
     exact = sorted((float(v @ query.search) for v in plain), reverse=True)

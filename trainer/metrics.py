@@ -7,12 +7,11 @@ from collections import Counter
 import numpy as np
 
 
-def own_item_ranks(queries: np.ndarray, items: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
-    """Rank (0 = first) of each query's own item among all items: item `own[q]` (default: item q);
-    queries (Q, D), items (N, D) L2-normalised."""
-    scores = queries @ items.T  # (Q, N) cosine
-    own = np.arange(len(queries)) if own is None else own
-    own_scores = scores[np.arange(len(queries)), own][:, None]
+def ranks_in(scores: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
+    """Rank (0 = first) of each query's own item in its row of scores (Q, N) of queries against
+    items: item `own[q]` (default: item q)."""
+    own = np.arange(len(scores)) if own is None else own
+    own_scores = scores[np.arange(len(scores)), own][:, None]
     return (scores > own_scores).sum(axis=1)  # ties count in the query's favour
 
 
@@ -20,15 +19,24 @@ def retrieval_metrics(
     queries: np.ndarray, items: np.ndarray, ks: tuple[int, ...] = (1, 5, 10), own: np.ndarray | None = None
 ) -> dict:
     """recall@k (own item in the top k), mAP@10 (one relevant item: 1/rank), the median rank (1 =
-    first) and chance levels; `own` as in `own_item_ranks`."""
+    first) and chance levels of queries (Q, D) against items (N, D); `own` as in `ranks_in`."""
     if len(queries) == 0:
         return {}
-    ranks = own_item_ranks(queries, items, own)
+    return score_retrieval(queries @ items.T, ks, own)
+
+
+def score_retrieval(
+    scores: np.ndarray, ks: tuple[int, ...] = (1, 5, 10), own: np.ndarray | None = None
+) -> dict:
+    """`retrieval_metrics` of a score matrix (Q, N) of queries against items."""
+    if len(scores) == 0:
+        return {}
+    ranks = ranks_in(scores, own)
     out = {f"recall@{k}": float((ranks < k).mean()) for k in ks}
     out["map@10"] = float(np.where(ranks < 10, 1.0 / (ranks + 1), 0.0).mean())
     out["median_rank"] = float(np.median(ranks) + 1)
-    out.update({f"chance_recall@{k}": min(1.0, k / len(items)) for k in ks})
-    out["n"] = len(queries)
+    out.update({f"chance_recall@{k}": min(1.0, k / scores.shape[1]) for k in ks})
+    out["n"] = len(scores)
     return out
 
 
@@ -44,16 +52,14 @@ def _galleries(n_items: int, size: int, draws: int) -> list[np.ndarray]:
     return masks
 
 
-def gallery_recall(
-    queries: np.ndarray, items: np.ndarray, own: np.ndarray, size: int, draws: int = 20, k: int = 10
-) -> dict:
-    """recall@k in smaller galleries: the mean over `draws` random sets of `size` items (fixed seed)
-    of recall@k of the queries whose own item is drawn, ranked among the drawn items only."""
-    if len(items) <= size or len(queries) == 0:
+def gallery_recall(scores: np.ndarray, own: np.ndarray, size: int, draws: int = 20, k: int = 10) -> dict:
+    """recall@k in smaller galleries, from scores (Q, N) of queries against items: the mean over
+    `draws` random sets of `size` items (fixed seed) of recall@k of the queries whose own item
+    `own[q]` is drawn, ranked among the drawn items only."""
+    if scores.shape[1] <= size or len(scores) == 0:
         return {}
-    scores = queries @ items.T  # (Q, N)
     recalls = []
-    for drawn in _galleries(len(items), size, draws):
+    for drawn in _galleries(scores.shape[1], size, draws):
         rows = np.flatnonzero(drawn[own])
         if len(rows):
             s = scores[rows][:, drawn]  # (q, size)

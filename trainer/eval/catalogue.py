@@ -17,11 +17,12 @@ from index.catalogue.queries import live_sounds_with_words
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.scoring import NEIGHBOURS, TAG_METHODS, Scorer, vote_tags
+from index.tag_votes import TagVotes, VoteSearch, searched_covariance
 from model.bundle import Bundle
 from model.cache import FeatureCache
 from trainer.data import heldout_mask
 from trainer.eval.baseline import mfcc_embedding
-from trainer.metrics import mean_average_precision, precision_recall_at_k, retrieval_metrics
+from trainer.metrics import mean_average_precision, precision_recall_at_k, retrieval_metrics, score_retrieval
 
 K_TAGS = 5
 ONE_WORD_MIN_CLIPS = 3  # a one-word query is scored when at least this many held-out clips carry it
@@ -105,6 +106,27 @@ def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -
     )  # fmt: skip
 
 
+def held_out_votes(clips: CatalogueClips, scorer: Scorer, searchable: np.ndarray) -> VoteSearch:
+    """The held-out clips' neighbours' tags (the training clips vote) as an index of the held-out
+    clips would hold them, `searchable` (n, F + 1) their vectors (index/tag_votes.py)."""
+    votes = neighbour_votes(clips, scorer)
+    ids = np.arange(len(votes))
+    return VoteSearch(TagVotes.of_dense(ids, votes, scorer.tag_words, searched_covariance(searchable)))
+
+
+def served_scores(
+    scorer: Scorer,
+    votes: VoteSearch,
+    searchable: np.ndarray,
+    word_lists: list[list[str]],
+    own: np.ndarray | None = None,
+) -> np.ndarray:
+    """(Q, n) text searches of known-word lists against the held-out clips (`searchable`, their
+    `votes`) as the service ranks them; `own` (Q, F): the lists' φ_w when the caller has them."""
+    queries = scorer.searchable_queries(word_lists, own)
+    return votes.scores(queries @ searchable.T, queries, word_lists)
+
+
 def neighbour_votes(clips: CatalogueClips, scorer: Scorer, k: int = NEIGHBOURS) -> np.ndarray:
     """(n, C) tag shares among each held-out clip's k nearest training clips (centred z_a), as served."""
     position = scorer.tag_position
@@ -121,7 +143,8 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     phi_w = bundle.embed_tag_sets(clips.val_tags)  # (n, F)
     retrieval = retrieval_metrics(phi_w, clips.phi_val)
     searchable = scorer.searchable(clips.phi_val)  # (n, F + 1) as the index holds them
-    served = retrieval_metrics(scorer.searchable_queries(clips.val_tags, phi_w), searchable)
+    votes = held_out_votes(clips, scorer, searchable)
+    served = score_retrieval(served_scores(scorer, votes, searchable, clips.val_tags, phi_w))
     # hubness: how many different training clips come first for the training clips' own tag queries
     firsts = np.argmax(clips.w_pool @ clips.phi_pool.T, axis=1)
     pool_queries = scorer.query_vectors(clips.pool_tags, clips.w_pool)
@@ -133,7 +156,7 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     popularity = precision_recall_at_k(
         np.tile(_frequency_order(scorer), (len(clips.val_tags), 1)), _truth(scorer, clips.val_tags), K_TAGS
     )
-    one_word = one_word_figures(clips, scorer, searchable)
+    one_word = one_word_figures(clips, scorer, searchable, votes)
     return CatalogueFigures(retrieval, served, tagging, popularity, one_word)
 
 
@@ -160,11 +183,13 @@ def _frequency_order(scorer: Scorer) -> np.ndarray:
     return -1e-6 * np.arange(len(scorer.tag_position), dtype=np.float32)
 
 
-def one_word_figures(clips: CatalogueClips, scorer: Scorer, searchable: np.ndarray) -> dict:
+def one_word_figures(
+    clips: CatalogueClips, scorer: Scorer, searchable: np.ndarray, votes: VoteSearch
+) -> dict:
     """mAP of one-word searches (each one-word tag that at least `ONE_WORD_MIN_CLIPS` held-out clips
     carry, those clips relevant) among the held-out clips: each word's own φ_w, centred, and as
-    served, in the catalogue's tag contexts (index/contexts.py), against `searchable` (n, F + 1), the
-    held-out clips as `Scorer.searchable` made them."""
+    served, in the catalogue's tag contexts (index/contexts.py) and lifted by the clips' `votes`,
+    against `searchable` (n, F + 1), the held-out clips as `Scorer.searchable` made them."""
     carried = {w: sum(w in t for t in clips.val_tags) for w in scorer.tag_words}
     words = [w for w in scorer.tag_words if carried[w] >= ONE_WORD_MIN_CLIPS]
     if not words:
@@ -178,6 +203,6 @@ def one_word_figures(clips: CatalogueClips, scorer: Scorer, searchable: np.ndarr
         "n": len(clips.val_tags),
         "map_own": mean_average_precision(items @ centred(own, scorer.centres.phi_w).T, relevant),
         "map_served": mean_average_precision(
-            searchable @ scorer.searchable_queries(queries, own).T, relevant
+            served_scores(scorer, votes, searchable, queries, own).T, relevant
         ),
     }

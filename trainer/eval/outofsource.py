@@ -24,10 +24,11 @@ import numpy as np
 
 from index.corpus.heldout import is_out_of_source
 from index.scoring import Scorer
+from index.tag_votes import VoteSearch
 from model.tags import normalise_tags
-from trainer.eval.catalogue import CatalogueClips, tagging_figures
+from trainer.eval.catalogue import CatalogueClips, held_out_votes, served_scores, tagging_figures
 from trainer.eval.zeroshot import zero_shot
-from trainer.metrics import gallery_recall, recall_ceiling, retrieval_metrics
+from trainer.metrics import gallery_recall, recall_ceiling, score_retrieval
 
 MIN_CLIPS = 5
 GALLERY = 282  # retrieval is also scored in galleries of this size: the quality issue's first measurement
@@ -98,6 +99,7 @@ def out_of_source_figures(
     if not clips.val_uids or not all(map(is_out_of_source, clips.val_uids)):
         return None
     items = scorer.searchable(clips.phi_val)  # (n, F + 1) as the index holds them
+    votes = held_out_votes(clips, scorer, items)
     labels = [everyday_label(w) for w in clips.val_words]
     counts = Counter(y for y in labels if y is not None)
     classes = sorted(c for c, n in counts.items() if n >= MIN_CLIPS)
@@ -112,26 +114,27 @@ def out_of_source_figures(
         }
         if shot
         else {},  # fmt: skip
-        retrieval_tags=_retrieval(scorer, items, clips.val_words),
+        retrieval_tags=_retrieval(scorer, items, votes, clips.val_words),
         retrieval_names=_retrieval(
-            scorer, items, [normalise_tags([names.get(u, "")]) for u in clips.val_uids]
+            scorer, items, votes, [normalise_tags([names.get(u, "")]) for u in clips.val_uids]
         ),
         tagging=tagging_figures(clips, scorer, clips.val_words),
         probe=_probe(clips, labels, classes),
     )
 
 
-def _retrieval(scorer: Scorer, items: np.ndarray, word_lists: list[list[str]]) -> dict:
-    """Each clip's known words as a query for it among all held-out clips (clips without: left out)."""
+def _retrieval(scorer: Scorer, items: np.ndarray, votes: VoteSearch, word_lists: list[list[str]]) -> dict:
+    """Each clip's known words as a query for it among all held-out clips (clips without: left out),
+    searched as served: `items` (n, F + 1) as `Scorer.searchable` made them, their `votes`."""
     known = [scorer.bundle.split_known(words)[0] for words in word_lists]
     rows = np.array([i for i, k in enumerate(known) if k], int)
     if len(rows) == 0:
         return {}
-    queries = scorer.searchable_queries([known[i] for i in rows])
+    scores = served_scores(scorer, votes, items, [known[i] for i in rows])  # (Q, n)
     keys = [" ".join(sorted(set(known[i]))) for i in rows]
     return (
-        retrieval_metrics(queries, items, own=rows)
-        | gallery_recall(queries, items, rows, GALLERY)
+        score_retrieval(scores, own=rows)
+        | gallery_recall(scores, rows, GALLERY)
         | recall_ceiling(keys, rows, len(items), GALLERY)
     )
 
