@@ -56,12 +56,17 @@ def bundle(trained_data_dir: Path) -> Bundle:
     return Bundle(latest_bundle(trained_data_dir / "bundles"), "cpu")
 
 
+def _served(trained: Path, bundle: Bundle, folder: Path) -> tuple[Path, Catalogue, SearchIndex]:
+    """A copy of the trained data dir with a published index: (data dir, catalogue, its index)."""
+    data = indexed_copy(trained, folder)
+    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
+    return data, cat, SearchIndex(versions.current_dir(data / "indices"), bundle, cat)
+
+
 def test_an_index_version_holds_each_sounds_neighbours_votes_and_search_ranks_with_them(
     trained_data_dir: Path, bundle: Bundle, tmp_path: Path
 ) -> None:
-    data = indexed_copy(trained_data_dir, tmp_path)
-    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
-    index = SearchIndex(versions.current_dir(data / "indices"), bundle, cat)
+    _, cat, index = _served(trained_data_dir, bundle, tmp_path)
     assert index.manifest["votes"] == tag_votes.MANIFEST and index.votes is not None
     held = index.votes.votes
     ids = held.sound_ids
@@ -102,9 +107,7 @@ def test_an_index_version_holds_each_sounds_neighbours_votes_and_search_ranks_wi
 def test_an_update_gives_every_sound_votes_again_and_a_version_without_votes_still_serves(
     trained_data_dir: Path, bundle: Bundle, tmp_path: Path
 ) -> None:
-    data = indexed_copy(trained_data_dir, tmp_path)
-    cat = Catalogue(f"sqlite:///{data / 'catalogue.db'}")
-    before = SearchIndex(versions.current_dir(data / "indices"), bundle, cat)
+    data, cat, before = _served(trained_data_dir, bundle, tmp_path)
     word = before.votes.votes.tags[0]
     folder = tmp_path / "more"
     folder.mkdir()
