@@ -39,7 +39,7 @@ from bench.ports import free_port
 from bench.report import markdown_table, show, write_section
 from bench.signals import tone, write_audio
 from bench.wrk import wrk_load
-from index import hubness, text_index, vector_index, versions
+from index import hubness, tag_votes, text_index, vector_index, versions
 from index.catalogue.db import Catalogue
 from index.catalogue.models import Sound
 from index.catalogue.queries import live_metadata
@@ -129,8 +129,12 @@ def synthetic_index(data: Path, bundle: Bundle, seed: int = 1, publish: bool = T
     factories = {space: vector_index.resolve_factory("auto", len(ids), space) for space in SPACES}
     with versions.staging(root, version) as staging:
         searchable = hubness.searchable(phi, np.zeros(len(ids), np.float32))  # as served: one more dimension
+        similar = vector_index.build(z, ids, factories["similar"])
         vector_index.write(vector_index.build(searchable, ids, factories["audio"]), staging / versions.AUDIO)
-        vector_index.write(vector_index.build(z, ids, factories["similar"]), staging / versions.SIMILAR)
+        vector_index.write(similar, staging / versions.SIMILAR)
+        meta = live_metadata(cat, ids.tolist())
+        covariance = tag_votes.searched_covariance(searchable)
+        tag_votes.index_votes(similar, ids, z, meta, single_word_tags(bundle), covariance).save(staging)
         centres = Centres(
             np.zeros(phi.shape[1], np.float32),
             np.zeros(phi.shape[1], np.float32),
@@ -138,7 +142,7 @@ def synthetic_index(data: Path, bundle: Bundle, seed: int = 1, publish: bool = T
         )
         n_tags = len(single_word_tags(bundle))
         centres.save(staging)
-        text_index.write(staging, text_index.text_rows(live_metadata(cat, ids.tolist()).values()))
+        text_index.write(staging, text_index.text_rows(meta.values()))
         np.save(staging / versions.IDS, ids)
     cat.close()
     manifest = {
@@ -148,6 +152,7 @@ def synthetic_index(data: Path, bundle: Bundle, seed: int = 1, publish: bool = T
         "counts": {"sounds": len(ids), "tags": n_tags},
         "synthetic": True,
         "hubness": hubness.MANIFEST,
+        "votes": tag_votes.MANIFEST,
     }
     versions.commit_version(root, staging, version, manifest)
     if publish:

@@ -32,7 +32,7 @@ import numpy as np
 
 from index import hubness, relevance, tag_votes, text_index, vector_index, versions
 from index.catalogue.db import Catalogue
-from index.catalogue.queries import SoundMeta, live_metadata, live_sound_files, live_sounds_with_words
+from index.catalogue.queries import live_metadata, live_sound_files, live_sounds_with_words
 from index.centres import Centres, centred
 from index.contexts import TagContexts
 from index.decode import decode_missing, fill_cache
@@ -190,11 +190,6 @@ def _exclusive(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _tag_words(meta: dict[int, SoundMeta]) -> dict[int, list[str]]:
-    """Each sound's tag words, by id."""
-    return {i: list(sound.tag_words) for i, sound in meta.items()}
-
-
 def build_version(
     bundle: Bundle,
     corpus: Corpus,
@@ -245,7 +240,7 @@ def build_version(
             meta = live_metadata(corpus.catalogue, ids.tolist())
             report(0.95, "the sounds' neighbours' tags")
             votes = tag_votes.index_votes(
-                similar, ids, z_c, _tag_words(meta), scorer.tag_words, tag_votes.searched_covariance(phi_s)
+                similar, ids, z_c, meta, scorer.tag_words, tag_votes.searched_covariance(phi_s)
             )
             votes.save(staging)
             words = text_index.text_rows(meta.values())
@@ -337,7 +332,7 @@ def update_version(
             meta = live_metadata(corpus.catalogue, ids.tolist())
             stored = vector_index.stored_vectors(index, ids)  # the similar index, as it now stands
             tags = Scorer(bundle, centres, contexts).tag_words
-            votes = tag_votes.index_votes(index, ids, stored, _tag_words(meta), tags, before_votes.covariance)
+            votes = tag_votes.index_votes(index, ids, stored, meta, tags, before_votes.covariance)
             votes.save(staging)
         centres.save(staging)
         contexts.save(staging)  # the tags of the sounds now live

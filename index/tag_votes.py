@@ -26,6 +26,7 @@ import faiss
 import numpy as np
 
 from index import vector_index
+from index.catalogue.queries import SoundMeta
 from index.scoring import NEIGHBOURS, vote_tags
 
 FILE = "votes.npz"
@@ -121,14 +122,14 @@ def index_votes(
     similar: faiss.Index,
     sound_ids: np.ndarray,
     z_a: np.ndarray,
-    tag_words: dict[int, list[str]],
+    meta: dict[int, SoundMeta],
     tags: list[str],
     covariance: np.ndarray,
 ) -> TagVotes:
     """The votes of the sounds `sound_ids` (N,) with centred z_a (N, V) from their `NEIGHBOURS`
-    nearest other sounds in the index `similar`; `tag_words`: each sound's tag words, by id."""
+    nearest other sounds in the index `similar`, by their tag words (`meta`, by id)."""
     position = {t: i for i, t in enumerate(tags)}
-    columns = {i: [position[w] for w in words if w in position] for i, words in tag_words.items()}
+    columns = {i: [position[w] for w in sound.tag_words if w in position] for i, sound in meta.items()}
     similarities, neighbours = [], []
     for start in range(0, len(sound_ids), CHUNK):
         scores, found = vector_index.search(similar, z_a[start : start + CHUNK], NEIGHBOURS + 1)
