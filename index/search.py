@@ -208,7 +208,8 @@ class SearchIndex:
         hits = self._nearest(vector, want + VOTED_SOUNDS, 0, filters, "audio")
         lifted = dict(zip(voted.tolist(), lift.tolist(), strict=True))
         seen = {h.sound_id for h in hits}
-        most = voted[np.argsort(-lift, kind="stable")[: want + VOTED_SOUNDS]].tolist()
+        read = want + VOTED_SOUNDS
+        most = (voted if len(voted) <= read else voted[np.argpartition(-lift, read - 1)[:read]]).tolist()
         allowed = self._allowed(most, filters)
         extra = [i for i in most if i not in seen and i in allowed]
         ranked = [Hit(h.sound_id, h.score + lifted.get(h.sound_id, 0.0)) for h in hits]

@@ -184,6 +184,9 @@ class VoteSearch:
         over the columns of each sound's share / the tag's spread."""
         if not columns:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if len(columns) == 1:  # one posting list: each sound once
+            span = slice(self.post_ptr[columns[0]], self.post_ptr[columns[0] + 1])
+            return self.post_rows[span], self.post_values[span]
         rows = np.concatenate([self.post_rows[self.post_ptr[c] : self.post_ptr[c + 1]] for c in columns])
         values = np.concatenate([self.post_values[self.post_ptr[c] : self.post_ptr[c + 1]] for c in columns])
         found, at = np.unique(rows, return_inverse=True)
