@@ -41,7 +41,7 @@ from model.bundle import Bundle, UnknownTagsError
 FIRST_FETCH_FACTOR = 3  # hits fetched per wanted one when filters may reject some
 FETCH_MARGIN = 10  # hits fetched beyond those wanted without filters (deleted sounds drop out)
 HYBRID_SOUNDS = 50  # sounds the audio index hands a hybrid search (pages within them are stable)
-VOTED_SOUNDS = 100  # a text search reads this many sounds beyond its page by sound, and by votes
+VOTED_SOUNDS = 30  # a text search reads this many sounds beyond its page by sound, and by votes
 SELECTIVE = 0.2  # a filter that admits at most this share of the index is searched among its sounds
 CATALOGUE_MAX_AGE_S = 60.0
 
@@ -201,34 +201,37 @@ class SearchIndex:
     ) -> list[Hit]:
         """The audio index's hits of a text search vector (D,) and the sounds its words' votes lift
         most (`VOTED_SOUNDS` of each beyond the page), ranked by score plus lift (index/tag_votes.py)."""
-        voted, lift = self.votes.added(vector, self.votes.columns_of(words))
+        voted, lift = self.votes.added(vector, self.votes.columns_of(words))  # (P,) each
         want = offset + k
         if not len(voted):
             return self._nearest(vector, k, offset, filters, "audio")
-        hits = self._nearest(vector, want + VOTED_SOUNDS, 0, filters, "audio")
-        lifted = dict(zip(voted.tolist(), lift.tolist(), strict=True))
-        seen = {h.sound_id for h in hits}
         read = want + VOTED_SOUNDS
-        most = (voted if len(voted) <= read else voted[np.argpartition(-lift, read - 1)[:read]]).tolist()
+        hits = self._nearest(vector, read, 0, filters, "audio")
+        found = np.fromiter((h.sound_id for h in hits), np.int64, len(hits))
+        most = voted if len(voted) <= read else voted[np.argpartition(-lift, read - 1)[:read]]
+        seen = set(found.tolist())
+        most = [i for i in most.tolist() if i not in seen]
         allowed = self._allowed(most, filters)
-        extra = [i for i in most if i not in seen and i in allowed]
-        ranked = [Hit(h.sound_id, h.score + lifted.get(h.sound_id, 0.0)) for h in hits]
-        ranked += [Hit(i, s + lifted[i]) for i, s in self._audio_scores(vector, extra)]
-        ranked.sort(key=lambda h: (-h.score, h.sound_id))
-        return ranked[offset:want]
+        extra, extra_scores = self._audio_scores(vector, [i for i in most if i in allowed])
+        ids = np.concatenate([found, extra])
+        scores = np.concatenate([np.fromiter((h.score for h in hits), np.float64, len(hits)), extra_scores])
+        order = np.argsort(voted, kind="stable")  # voted ids are mostly in order already: a cheap sort
+        at = np.minimum(np.searchsorted(voted, ids, sorter=order), len(voted) - 1)
+        scores = scores + np.where(voted[order[at]] == ids, lift[order[at]], 0.0)
+        best = np.lexsort((ids, -scores))[offset:want]  # by score, ties by id
+        return [Hit(i, s) for i, s in zip(ids[best].tolist(), scores[best].tolist(), strict=True)]
 
-    def _audio_scores(self, vector: np.ndarray, ids: list[int]) -> list[tuple[int, float]]:
-        """(id, score) of the sounds `ids` for a search vector (D,) in the audio index, exactly."""
+    def _audio_scores(self, vector: np.ndarray, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the sounds `ids` for a search vector (D,) in the audio index, exactly."""
         if not ids:
-            return []
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        wanted = np.array(ids, np.int64)
         among = self._among["audio"]
         if among.available:
-            scores, found = among.search(vector, len(ids), np.array(ids, np.int64))
-            return list(zip(found.tolist(), scores.tolist(), strict=True))
-        stored = vector_index.stored_vectors(self.audio, np.array(ids, np.int64))
-        return list(
-            zip(ids, (stored @ vector_index.padded(vector[None, :], self.audio.d)[0]).tolist(), strict=True)
-        )
+            found, scores = among.scores(vector, wanted)
+            return found, scores.astype(np.float64)
+        stored = vector_index.stored_vectors(self.audio, wanted)
+        return wanted, (stored @ vector_index.padded(vector[None, :], self.audio.d)[0]).astype(np.float64)
 
     def search(
         self, query: str, k: int = 10, offset: int = 0, filters: Filters = Filters(), mode: str = DEFAULT_MODE

@@ -1,20 +1,21 @@
-"""Search through the neighbours' tags: a text search also lifts the sounds whose nearest catalogue
-sounds carry its words.
+"""Search through the neighbours' tags: a text search also lifts the sounds whose nearest sounds
+carry its words.
 
-Each indexed sound keeps the tag shares of its `NEIGHBOURS` nearest other sounds by z_a (the votes
-`POST /tags` reads for it, `index.scoring.vote_tags`). A text search's score of a sound is then its
-score as the audio index ranks it (the cosine less its hubness offset) plus `WEIGHT` × the query's
-spread × the mean, over the query's words that are tags, of the sound's share of that tag divided
-by the share's spread over the catalogue: both parts standardised, the first per query over the
-sounds (the spread √(qᵀ C q) from the sounds' covariance C), the second per tag over the sounds. A
-sound with no vote for the query's words adds nothing, so only the sounds that have some are looked
-at beside the audio index's first hits.
+Each indexed sound keeps the tag shares of its `NEIGHBOURS` nearest sounds by z_a, itself among
+them (`index.scoring.vote_tags`, the votes `POST /tags` reads): an untagged sound is lifted by what
+its neighbours are called, a tagged one by its own tags as well (without itself, a sound alone in a
+catalogue with the word `rain` lifted its neighbours for "rain", not itself). A text search's score
+of a sound is its score as the audio index ranks it (the cosine less its hubness offset) plus
+`WEIGHT` × the query's spread × the mean, over the query's words that are tags, of the sound's share
+of that tag divided by the share's spread over the catalogue: both parts standardised, the first
+per query over the sounds (the spread √(qᵀ C q) from the sounds' covariance C), the second per tag
+over the sounds. A sound with no vote for the query's words adds nothing, so only the sounds that
+have some are read beside the audio index's first hits.
 
 Measured out of source (`audiotag eval --task catalogue`'s 798 clips of 12 packages never trained
-on, the votes from the training clips): on the GloVe twin E (2026-12-06) the weight 0.2 was the
-best of 0.1–0.6, recall@10 in galleries of 282 +2.0 points, among all 798 +2.0; on the GloVe +
-MiniLM twin of 80 epochs (2026-12-08), 0.346 → 0.361 in galleries and 0.190 → 0.219 among all 798,
-at every weight of 0.1–0.5 at least 0.351. The model's own tag scores in their place lowered it.
+on, each clip's votes from itself, untagged, and the training clips): the weight 0.2 was the best of
+0.1–0.6 on the GloVe twin E (2026-12-06, the neighbours alone) and was not tuned again; on five
+twins since, README "Out of source".
 """
 
 from __future__ import annotations
@@ -127,21 +128,24 @@ def index_votes(
     covariance: np.ndarray,
 ) -> TagVotes:
     """The votes of the sounds `sound_ids` (N,) with centred z_a (N, V) from their `NEIGHBOURS`
-    nearest other sounds in the index `similar`, by their tag words (`meta`, by id)."""
+    nearest sounds in the index `similar`, the sound itself among them, by their tag words (`meta`,
+    by id)."""
     position = {t: i for i, t in enumerate(tags)}
     columns = {i: [position[w] for w in sound.tag_words if w in position] for i, sound in meta.items()}
     similarities, neighbours = [], []
     for start in range(0, len(sound_ids), CHUNK):
         scores, found = vector_index.search(similar, z_a[start : start + CHUNK], NEIGHBOURS + 1)
-        for own, row_scores, row_ids in zip(sound_ids[start : start + CHUNK], scores, found, strict=True):
-            others = [
+        chunk = zip(sound_ids[start : start + CHUNK], z_a[start : start + CHUNK], scores, found, strict=True)
+        for own, vector, row_scores, row_ids in chunk:
+            near = [(float(vector @ vector), int(own))]  # the sound itself, whatever the index returned
+            near += [
                 (s, i)
                 for s, i in zip(row_scores.tolist(), row_ids.tolist(), strict=True)
                 if i not in (own, -1)
             ]
-            others = others[:NEIGHBOURS] or [(0.0, -1)]
-            similarities.append(np.array([s for s, _ in others], np.float32))
-            neighbours.append([columns.get(i, []) for _, i in others])
+            near = sorted(near, key=lambda pair: -pair[0])[:NEIGHBOURS]
+            similarities.append(np.array([s for s, _ in near], np.float32))
+            neighbours.append([columns.get(i, []) for _, i in near])
     return TagVotes.of(sound_ids, similarities, neighbours, tags, covariance)
 
 
@@ -177,7 +181,7 @@ class VoteSearch:
     def spread(self, queries: np.ndarray) -> np.ndarray:
         """(Q,) √(qᵀ C q): the spread of each query's (Q, D) scores over the sounds."""
         q = np.atleast_2d(queries).astype(np.float32)
-        return np.sqrt(np.maximum(np.einsum("qd,de,qe->q", q, self.votes.covariance, q), 1e-12))
+        return np.sqrt(np.maximum(np.sum((q @ self.votes.covariance) * q, axis=1), 1e-12))
 
     def bonus(self, columns: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(rows, standardised votes) of the sounds with a vote for any of the columns: the mean
