@@ -220,19 +220,24 @@ def _observe_sound(
     votes: VoteSearch | None = None,
 ) -> None:
     """`sound` and `unmatched` pairs: each one-word query the model knows, over its first DEPTH
-    sounds by sound (lifted by the sounds' `votes` where the index has them, as served)."""
+    sounds by sound: as `sound` mode ranks them for `sound`, and for `unmatched` (hybrid's) as hybrid
+    ranks them, lifted by the sounds' `votes` where the index has them (index/tag_votes.py)."""
     known = [q[0] for q in hits if len(q) == 1 and scorer.bundle.split_known(list(q))[0] == list(q)]
     if not (id_list and known):
         return
     queries = [[w] for w in known]
-    scores, rows = nearest(scorer.searchable_queries(queries), phi, DEPTH, votes, queries)
-    for w, row_scores, row_ids in zip(known, scores, rows, strict=True):
-        by_words = {h.sound_id for h in hits[(w,)]}
-        for s, r in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
-            sound = meta.get(id_list[r])
-            seen.add("sound", s, tag_share([w], sound))
-            if sound and sound.tag_words and sound.id not in by_words:
-                seen.add("unmatched", s, tag_share([w], sound))
+    vectors = scorer.searchable_queries(queries)
+    plain = nearest(vectors, phi, DEPTH)
+    lifted = nearest(vectors, phi, DEPTH, votes, queries) if votes is not None else plain
+    for mode, (scores, rows) in (("sound", plain), ("unmatched", lifted)):
+        for w, row_scores, row_ids in zip(known, scores, rows, strict=True):
+            by_words = {h.sound_id for h in hits[(w,)]}
+            for s, r in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
+                sound = meta.get(id_list[r])
+                if mode == "sound":
+                    seen.add("sound", s, tag_share([w], sound))
+                elif sound and sound.tag_words and sound.id not in by_words:
+                    seen.add("unmatched", s, tag_share([w], sound))
 
 
 def _observe_similar(

@@ -186,13 +186,19 @@ class SearchIndex:
 
     # --- the questions ----------------------------------------------------------------------------
     def search_by_tags(
-        self, tags: list[str], k: int = 10, offset: int = 0, filters: Filters = Filters()
+        self,
+        tags: list[str],
+        k: int = 10,
+        offset: int = 0,
+        filters: Filters = Filters(),
+        lifted: bool = False,
     ) -> tuple[list[Hit], TextQuery]:
         """Free-text tags (each may hold several words: "dog barking") → their query (the scorer's,
-        cached) → sounds; UnknownTagsError when no word is known."""
+        cached) → sounds by their sound; `lifted`: and by their nearest sounds' tags, as hybrid
+        search ranks them (index/tag_votes.py). UnknownTagsError when no word is known."""
         query = self.scorer.text_query(tags)
         vector = hubness.as_query(query.search) if self._hub_offsets else query.search
-        if self.votes is None:
+        if self.votes is None or not lifted:
             return self._nearest(vector, k, offset, filters, "audio"), query
         return self._with_votes(vector, query.words, k, offset, filters), query
 
@@ -271,7 +277,7 @@ class SearchIndex:
         and the words the model has no vector for; UnknownTagsError only when neither finds any."""
         text_hits = self.word_hits(query_words(query), filters)
         try:
-            hits, used = self.search_by_tags([query], depth, 0, filters)
+            hits, used = self.search_by_tags([query], depth, 0, filters, lifted=True)
         except UnknownTagsError as err:
             if not text_hits:
                 raise

@@ -1,21 +1,21 @@
-"""Search through the neighbours' tags: a text search also lifts the sounds whose nearest sounds
-carry its words.
+"""Search through the neighbours' tags: a hybrid search's sound ranking also lifts the sounds whose
+nearest sounds carry its words (`sound` mode ranks by the model alone).
 
-Each indexed sound keeps the tag shares of its `NEIGHBOURS` nearest sounds by z_a, itself among
-them (`index.scoring.vote_tags`, the votes `POST /tags` reads): an untagged sound is lifted by what
-its neighbours are called, a tagged one by its own tags as well (without itself, a sound alone in a
-catalogue with the word `rain` lifted its neighbours for "rain", not itself). A text search's score
-of a sound is its score as the audio index ranks it (the cosine less its hubness offset) plus
-`WEIGHT` × the query's spread × the mean, over the query's words that are tags, of the sound's share
-of that tag divided by the share's spread over the catalogue: both parts standardised, the first
-per query over the sounds (the spread √(qᵀ C q) from the sounds' covariance C), the second per tag
-over the sounds. A sound with no vote for the query's words adds nothing, so only the sounds that
-have some are read beside the audio index's first hits.
+Each indexed sound keeps the tag shares of its `NEIGHBOURS` nearest other sounds by z_a
+(`index.scoring.vote_tags`: the votes `POST /tags` reads for it), so an untagged sound is found by
+what its neighbours are called. Its score in hybrid's sound ranking is its score as the audio index
+ranks it (the cosine less its hubness offset) plus `WEIGHT` × the query's spread × the mean, over the
+query's words that are tags, of the sound's share of that tag divided by the share's spread over
+the catalogue: both parts standardised, the first per query over the sounds (the spread √(qᵀ C q)
+from the sounds' covariance C), the second per tag over the sounds. A sound with no vote for the
+query's words adds nothing, so only the sounds that have some are read beside the audio index's
+first hits.
 
 Measured out of source (`audiotag eval --task catalogue`'s 798 clips of 12 packages never trained
-on, each clip's votes from itself, untagged, and the training clips): the weight 0.2 was the best of
-0.1–0.6 on the GloVe twin E (2026-12-06, the neighbours alone) and was not tuned again; on five
-twins since, README "Out of source".
+on, untagged, each clip's votes from its nearest training clips): the weight 0.2 was the best of
+0.1–0.6 on the GloVe twin E (2026-12-06) and was not tuned again; on five twins since, README "Out
+of source". Counting a sound among its own neighbours measured the same out of source and cost
+hybrid 0.01 mAP@10 on the demo's held-out clips (docs/hybrid-search.md).
 """
 
 from __future__ import annotations
@@ -128,22 +128,19 @@ def index_votes(
     covariance: np.ndarray,
 ) -> TagVotes:
     """The votes of the sounds `sound_ids` (N,) with centred z_a (N, V) from their `NEIGHBOURS`
-    nearest sounds in the index `similar`, the sound itself among them, by their tag words (`meta`,
-    by id)."""
+    nearest other sounds in the index `similar`, by their tag words (`meta`, by id)."""
     position = {t: i for i, t in enumerate(tags)}
     columns = {i: [position[w] for w in sound.tag_words if w in position] for i, sound in meta.items()}
     similarities, neighbours = [], []
     for start in range(0, len(sound_ids), CHUNK):
         scores, found = vector_index.search(similar, z_a[start : start + CHUNK], NEIGHBOURS + 1)
-        chunk = zip(sound_ids[start : start + CHUNK], z_a[start : start + CHUNK], scores, found, strict=True)
-        for own, vector, row_scores, row_ids in chunk:
-            near = [(float(vector @ vector), int(own))]  # the sound itself, whatever the index returned
-            near += [
+        for own, row_scores, row_ids in zip(sound_ids[start : start + CHUNK], scores, found, strict=True):
+            near = [
                 (s, i)
                 for s, i in zip(row_scores.tolist(), row_ids.tolist(), strict=True)
                 if i not in (own, -1)
             ]
-            near = sorted(near, key=lambda pair: -pair[0])[:NEIGHBOURS]
+            near = near[:NEIGHBOURS] or [(0.0, -1)]
             similarities.append(np.array([s for s, _ in near], np.float32))
             neighbours.append([columns.get(i, []) for _, i in near])
     return TagVotes.of(sound_ids, similarities, neighbours, tags, covariance)

@@ -87,7 +87,6 @@ def test_builds_and_updates_give_every_tag_set_its_sounds_audio(
     own = bundle.embed_tags([word]).vector[None, :]
     mixed = built.scorer.search_vectors([[word]], own)[0]
     assert float(mixed @ built.scorer.query_vectors([[word]], own)[0]) < 0.9999
-    built.votes = None  # the audio index's ranking alone (the votes' lift: tests/test_tag_votes.py)
     hits, _ = built.search_by_tags([word], k=3)
     assert [h.sound_id for h in hits] == [h.sound_id for h in built._nearest(hubness.as_query(mixed), k=3)]
     # new sounds with a new tag set: the update gives the new set their audio, keeps the others'

@@ -69,7 +69,6 @@ def test_an_index_version_ranks_text_searches_by_cosine_less_offset(
     as_built = index.scorer.searchable(plain + index.centres.phi_a)  # from the sounds' own φ_a
     np.testing.assert_allclose(as_built, np.stack(list(stored.values())), atol=1e-5)
     word = index.contexts.words[0]
-    index.votes = None  # the audio index's ranking alone (the votes' lift: tests/test_tag_votes.py)
     hits, query = index.search_by_tags([word], k=5)
     exact = sorted((float(v[:dim] @ query.search) + float(v[-1]) for v in stored.values()), reverse=True)
     # scores compared, so ties between sounds do not matter

@@ -73,11 +73,12 @@ def test_an_index_version_holds_each_sounds_neighbours_votes_and_search_ranks_wi
     assert sorted(ids.tolist()) == sorted(index.metadata())
     dense = np.zeros((len(ids), len(held.tags)), np.float32)
     dense[np.repeat(np.arange(len(ids)), np.diff(held.indptr)), held.columns] = held.shares
-    # each row: the shares of the tags of the sound's nearest sounds, itself among them
+    # each row: the shares of the tags of the sound's nearest other sounds, as `POST /tags` votes
     position = {t: i for i, t in enumerate(held.tags)}
     meta = index.metadata()
     for row, sid in enumerate(ids[:6].tolist()):
-        near = index._nearest(index.stored_vector(sid), NEIGHBOURS, 0, Filters(), "similar")  # itself first
+        exclude = frozenset({sid})
+        near = index._nearest(index.stored_vector(sid), NEIGHBOURS, 0, Filters(), "similar", exclude)
         columns = [[position[w] for w in meta[h.sound_id].tag_words if w in position] for h in near]
         expected = vote_tags(np.array([h.score for h in near]), columns, len(held.tags))
         np.testing.assert_allclose(dense[row], expected, atol=1e-5)
@@ -86,20 +87,25 @@ def test_an_index_version_holds_each_sounds_neighbours_votes_and_search_ranks_wi
     stored = vector_index.stored_vectors(index.audio, ids)
     lifted = 0
     for word in held.tags[:5]:
-        hits, query = index.search_by_tags([word], k=5)
+        hits, query = index.search_by_tags([word], k=5, lifted=True)
         vector = hubness.as_query(query.search)
         base = stored @ vector
         exact = index.votes.scores(base[None, :], vector[None, :], [query.words])[0]
         assert [h.score for h in hits] == pytest.approx(sorted(exact.tolist(), reverse=True)[:5], abs=1e-5)
         lifted += int((exact > base + 1e-6).sum())
+        # `sound` mode ranks by the audio index alone; hybrid's sound list is the lifted ranking
+        plain, _ = index.search_by_tags([word], k=5)
+        assert [h.score for h in plain] == pytest.approx(sorted(base.tolist(), reverse=True)[:5], abs=1e-5)
+        _, sounds, _ = index.both_rankings(word, depth=5)
+        assert [s for _, s in sounds] == pytest.approx([h.score for h in hits], abs=1e-6)
         # pages are the same ranking cut further on
-        second, _ = index.search_by_tags([word], k=5, offset=5)
+        second, _ = index.search_by_tags([word], k=5, offset=5, lifted=True)
         assert [h.score for h in second] == pytest.approx(
             sorted(exact.tolist(), reverse=True)[5:10], abs=1e-5
         )
     assert lifted > 0
     # a filter keeps only the sounds it admits, lifted or not
-    kept, _ = index.search_by_tags([held.tags[0]], k=5, filters=Filters(tag=held.tags[1]))
+    kept, _ = index.search_by_tags([held.tags[0]], k=5, filters=Filters(tag=held.tags[1]), lifted=True)
     assert kept and all(held.tags[1] in meta[h.sound_id].tag_words for h in kept)
     cat.close()
 
@@ -131,7 +137,7 @@ def test_an_update_gives_every_sound_votes_again_and_a_version_without_votes_sti
     (folder / tag_votes.FILE).unlink()
     old = SearchIndex(folder, bundle, cat)
     assert old.votes is None
-    hits, query = old.search_by_tags([word], k=3)
+    hits, query = old.search_by_tags([word], k=3, lifted=True)
     scores, found = vector_index.search(old.audio, hubness.as_query(query.search)[None, :], 3)
     assert [h.score for h in hits] == pytest.approx(scores[0].tolist(), abs=1e-5)
     cat.close()

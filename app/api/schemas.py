@@ -38,9 +38,9 @@ class HowMatched(BaseModel):
 class SearchResult(Sound):
     score: float = Field(
         description="`hybrid`: the fused reciprocal-rank score, w / (K + text rank) + (1 − w) / (K + "
-        "sound rank); `text`: BM25 of its words; `sound`: cosine similarity in the index's centred "
-        "space less the sound's hubness offset, plus the lift of its nearest sounds' tags where they carry "
-        "the query's words (README, Indexing). Higher is better within one answer.",
+        "sound rank, its sound ranking lifted by its nearest sounds' tags where they carry the query's "
+        "words); `text`: BM25 of its words; `sound`: cosine similarity in the index's centred space less "
+        "the sound's hubness offset (README, Indexing). Higher is better within one answer.",
         examples=[0.061],
     )
     relevance: int = Field(

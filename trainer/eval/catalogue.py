@@ -109,7 +109,7 @@ def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -
 def held_out_votes(clips: CatalogueClips, scorer: Scorer, searchable: np.ndarray) -> VoteSearch:
     """The held-out clips' neighbours' tags (the training clips vote) as an index of the held-out
     clips would hold them, `searchable` (n, F + 1) their vectors (index/tag_votes.py)."""
-    votes = neighbour_votes(clips, scorer, itself=True)
+    votes = neighbour_votes(clips, scorer)
     ids = np.arange(len(votes))
     return VoteSearch(TagVotes.of_dense(ids, votes, scorer.tag_words, searched_covariance(searchable)))
 
@@ -127,19 +127,11 @@ def served_scores(
     return votes.scores(queries @ searchable.T, queries, word_lists)
 
 
-def neighbour_votes(
-    clips: CatalogueClips, scorer: Scorer, k: int = NEIGHBOURS, itself: bool = False
-) -> np.ndarray:
-    """(n, C) tag shares among each held-out clip's k nearest training clips (centred z_a), as served;
-    `itself`: the clip, untagged, is one of its candidates, as an index holding it keeps its votes
-    for searches (index/tag_votes.py)."""
+def neighbour_votes(clips: CatalogueClips, scorer: Scorer, k: int = NEIGHBOURS) -> np.ndarray:
+    """(n, C) tag shares among each held-out clip's k nearest training clips (centred z_a), as served."""
     position = scorer.tag_position
     pool_ids = [[position[w] for w in tags if w in position] for tags in clips.pool_tags]
-    z_val = centred(clips.z_val, scorer.centres.z_a)
-    sims = z_val @ centred(clips.z_pool, scorer.centres.z_a).T  # (n, m)
-    if itself:
-        sims = np.hstack([np.sum(z_val * z_val, axis=1, keepdims=True), sims])  # (n, 1 + m)
-        pool_ids = [[], *pool_ids]
+    sims = centred(clips.z_val, scorer.centres.z_a) @ centred(clips.z_pool, scorer.centres.z_a).T
     top = np.argsort(-sims, axis=1)[:, :k]
     return np.stack(
         [vote_tags(sims[q, top[q]], [pool_ids[p] for p in top[q]], len(position)) for q in range(len(top))]

@@ -53,10 +53,12 @@ class QuerySet:
 
 @dataclass
 class Lists:
-    """One query's text and sound rankings, as the index serves them."""
+    """One query's rankings as the index serves them: by words, hybrid's by sound (lifted by the
+    sounds' neighbours' tags, index/tag_votes.py) and `mode=sound`'s (the model alone)."""
 
     text: list[TextHit]
     sound: list[tuple[int, float]]
+    plain: list[tuple[int, float]]
 
 
 def recordings(index: SearchIndex) -> dict[int, set[int]]:
@@ -88,8 +90,12 @@ def lists(index: SearchIndex, query: str) -> Lists:
     try:
         text, sound, _ = index.both_rankings(query)
     except UnknownTagsError:  # neither part finds anything
-        return Lists([], [])
-    return Lists(text, sound)
+        return Lists([], [], [])
+    try:
+        plain = index.search_by_tags([query], len(sound) or 1)[0] if sound else []
+    except UnknownTagsError:
+        plain = []
+    return Lists(text, sound, plain)
 
 
 def shuffled_ties(hits: list[TextHit], rng: np.random.Generator) -> list[TextHit]:
@@ -105,7 +111,7 @@ def ranking(found: Lists, mode: str, weight: float = hybrid.TEXT_WEIGHT, k: int 
     if mode == "text":
         matches = hybrid.text_only(found.text)
     elif mode == "sound":
-        matches = hybrid.sound_only(found.sound)
+        matches = hybrid.sound_only(found.plain)
     else:
         matches = hybrid.fuse(found.text, found.sound, weight, k)
     return [m.sound_id for m in matches[:10]]
@@ -125,7 +131,9 @@ def figures(found: list[Lists], relevant: list[set[int]], mode: str, **fusion) -
     order, which keeps the takes of one recording together because they were ingested together)."""
     if mode == "text":
         rng = np.random.default_rng(0)
-        draws = [[Lists(shuffled_ties(f.text, rng), f.sound) for f in found] for _ in range(TIE_DRAWS)]
+        draws = [
+            [Lists(shuffled_ties(f.text, rng), f.sound, f.plain) for f in found] for _ in range(TIE_DRAWS)
+        ]
         runs = [figures(d, relevant, "text-id") for d in draws]
         return tuple(float(np.mean(column)) for column in zip(*runs, strict=True))
     mode = "text" if mode == "text-id" else mode
