@@ -41,7 +41,7 @@ from model.bundle import Bundle, UnknownTagsError
 FIRST_FETCH_FACTOR = 3  # hits fetched per wanted one when filters may reject some
 FETCH_MARGIN = 10  # hits fetched beyond those wanted without filters (deleted sounds drop out)
 HYBRID_SOUNDS = 50  # sounds the audio index hands a hybrid search (pages within them are stable)
-VOTED_SOUNDS = 30  # a text search reads this many sounds beyond its page by sound, and by votes
+VOTED_SOUNDS = 30  # a lifted search reads this many sounds beyond its page by their votes
 SELECTIVE = 0.2  # a filter that admits at most this share of the index is searched among its sounds
 CATALOGUE_MAX_AGE_S = 60.0
 
@@ -205,15 +205,15 @@ class SearchIndex:
     def _with_votes(
         self, vector: np.ndarray, words: list[str], k: int, offset: int, filters: Filters
     ) -> list[Hit]:
-        """The audio index's hits of a text search vector (D,) and the sounds its words' votes lift
-        most (`VOTED_SOUNDS` of each beyond the page), ranked by score plus lift (index/tag_votes.py)."""
+        """The audio index's first hits of a text search vector (D,) and the sounds its words' votes
+        lift most (`VOTED_SOUNDS` beyond the page), ranked by score plus lift (index/tag_votes.py)."""
         voted, lift = self.votes.added(vector, self.votes.columns_of(words))  # (P,) each
         want = offset + k
         if not len(voted):
             return self._nearest(vector, k, offset, filters, "audio")
-        read = want + VOTED_SOUNDS
-        hits = self._nearest(vector, read, 0, filters, "audio")
+        hits = self._nearest(vector, want, 0, filters, "audio")
         found = np.fromiter((h.sound_id for h in hits), np.int64, len(hits))
+        read = want + VOTED_SOUNDS
         most = voted if len(voted) <= read else voted[np.argpartition(-lift, read - 1)[:read]]
         seen = set(found.tolist())
         most = [i for i in most.tolist() if i not in seen]

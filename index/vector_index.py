@@ -157,6 +157,7 @@ class AllowedSearch:
         id_map = faiss.vector_to_array(index.id_map) if isinstance(index, faiss.IndexIDMap2) else None
         self.external = id_map if id_map is not None else np.arange(index.ntotal, dtype=np.int64)
         self.order = np.argsort(self.external, kind="stable")  # internal positions by external id
+        self.sorted_ids = self.external[self.order]  # searched without a sorter: no scattered reads
         self._vectors: np.ndarray | None = None  # (n, d) the flat vectors, viewed when first read
 
     @property
@@ -166,7 +167,7 @@ class AllowedSearch:
     def scores(self, query: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """query (D,), external ids → (the ids the index holds, their inner products), read from the
         flat vectors in place (a few µs for tens of ids; `search` builds a FAISS selector)."""
-        at = np.searchsorted(self.external, ids, sorter=self.order)
+        at = np.searchsorted(self.sorted_ids, ids)
         positions = self.order[np.minimum(at, len(self.order) - 1)] if len(self.order) else at
         held = self.external[positions] == ids if len(self.order) else np.zeros(len(ids), bool)
         if self._vectors is None:
@@ -178,7 +179,7 @@ class AllowedSearch:
         """query (D,), allowed external ids (sorted or not) → scores (≤ k,) and external ids, best first."""
         if not len(self.order):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        at = np.searchsorted(self.external, allowed, sorter=self.order)
+        at = np.searchsorted(self.sorted_ids, allowed)
         positions = self.order[np.minimum(at, len(self.order) - 1)]
         internal = positions[self.external[positions] == allowed]  # allowed ids that are in the index
         if not len(internal):
