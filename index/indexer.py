@@ -323,16 +323,18 @@ def update_version(
     before_votes = tag_votes.TagVotes.load(served)
     version = versions.new_version_id()
     with versions.staging(root, version) as staging:
+        updated = {}
         for name, vectors in ((versions.AUDIO, phi), (versions.SIMILAR, z)):
-            index = vector_index.read(served / name)
+            index = updated[name] = vector_index.read(served / name)
             vector_index.remove(index, gone)  # HNSW cannot remove: searches filter deleted sounds anyway
             vector_index.add(index, vectors, rows.ids[new])
             vector_index.write(index, staging / name)
         if before_votes is not None:  # every sound's votes again: new tagged sounds vote for old ones
+            similar = updated[versions.SIMILAR]
             meta = live_metadata(corpus.catalogue, ids.tolist())
-            stored = vector_index.stored_vectors(index, ids)  # the similar index, as it now stands
+            stored = vector_index.stored_vectors(similar, ids)  # z_a as the index now holds them
             tags = Scorer(bundle, centres, contexts).tag_words
-            votes = tag_votes.index_votes(index, ids, stored, meta, tags, before_votes.covariance)
+            votes = tag_votes.index_votes(similar, ids, stored, meta, tags, before_votes.covariance)
             votes.save(staging)
         centres.save(staging)
         contexts.save(staging)  # the tags of the sounds now live

@@ -164,24 +164,25 @@ class AllowedSearch:
     def available(self) -> bool:
         return self.storage is not None
 
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        """Internal positions of the external ids (N,) that the index holds, in the ids' order."""
+        if not len(self.order):
+            return np.zeros(0, np.int64)
+        positions = self.order[np.minimum(np.searchsorted(self.sorted_ids, ids), len(self.order) - 1)]
+        return positions[self.external[positions] == ids]
+
     def scores(self, query: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """query (D,), external ids → (the ids the index holds, their inner products), read from the
         flat vectors in place (a few µs for tens of ids; `search` builds a FAISS selector)."""
-        at = np.searchsorted(self.sorted_ids, ids)
-        positions = self.order[np.minimum(at, len(self.order) - 1)] if len(self.order) else at
-        held = self.external[positions] == ids if len(self.order) else np.zeros(len(ids), bool)
+        positions = self._positions(ids)
         if self._vectors is None:
             n, d = self.storage.ntotal, self.storage.d
             self._vectors = faiss.rev_swig_ptr(self.storage.get_xb(), n * d).reshape(n, d)  # no copy
-        return ids[held], self._vectors[positions[held]] @ padded(query[None, :], self.storage.d)[0]
+        return self.external[positions], self._vectors[positions] @ padded(query[None, :], self.storage.d)[0]
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """query (D,), allowed external ids (sorted or not) → scores (≤ k,) and external ids, best first."""
-        if not len(self.order):
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        at = np.searchsorted(self.sorted_ids, allowed)
-        positions = self.order[np.minimum(at, len(self.order) - 1)]
-        internal = positions[self.external[positions] == allowed]  # allowed ids that are in the index
+        internal = self._positions(allowed)  # allowed ids that are in the index
         if not len(internal):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         internal = np.ascontiguousarray(internal, np.int64)

@@ -91,10 +91,7 @@ def lists(index: SearchIndex, query: str) -> Lists:
         text, sound, _ = index.both_rankings(query)
     except UnknownTagsError:  # neither part finds anything
         return Lists([], [], [])
-    try:
-        plain = index.search_by_tags([query], len(sound) or 1)[0] if sound else []
-    except UnknownTagsError:
-        plain = []
+    plain = index.search_by_tags([query], len(sound))[0] if sound else []  # sound hits: a known word
     return Lists(text, sound, plain)
 
 
