@@ -106,12 +106,11 @@ def embed_catalogue(bundle: Bundle, catalogue: Catalogue, cache: FeatureCache) -
     )  # fmt: skip
 
 
-def held_out_votes(clips: CatalogueClips, scorer: Scorer, searchable: np.ndarray) -> VoteSearch:
-    """The held-out clips' neighbours' tags (the training clips vote) as an index of the held-out
-    clips would hold them, `searchable` (n, F + 1) their vectors (index/tag_votes.py)."""
-    votes = neighbour_votes(clips, scorer)
-    ids = np.arange(len(votes))
-    return VoteSearch(TagVotes.of_dense(ids, votes, scorer.tag_words, searched_covariance(searchable)))
+def held_out_votes(shares: np.ndarray, scorer: Scorer, searchable: np.ndarray) -> VoteSearch:
+    """The held-out clips' neighbours' tags, `shares` (n, C) from `neighbour_votes`, as an index of
+    the held-out clips would hold them, `searchable` (n, F + 1) their vectors (index/tag_votes.py)."""
+    ids = np.arange(len(shares))
+    return VoteSearch(TagVotes.of_dense(ids, shares, scorer.tag_words, searched_covariance(searchable)))
 
 
 def served_scores(
@@ -143,7 +142,8 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     phi_w = bundle.embed_tag_sets(clips.val_tags)  # (n, F)
     retrieval = retrieval_metrics(phi_w, clips.phi_val)
     searchable = scorer.searchable(clips.phi_val)  # (n, F + 1) as the index holds them
-    votes = held_out_votes(clips, scorer, searchable)
+    shares = neighbour_votes(clips, scorer)  # (n, C): for tag suggestion and for search
+    votes = held_out_votes(shares, scorer, searchable)
     served = score_retrieval(served_scores(scorer, votes, searchable, clips.val_tags, phi_w))
     # hubness: how many different training clips come first for the training clips' own tag queries
     firsts = np.argmax(clips.w_pool @ clips.phi_pool.T, axis=1)
@@ -152,7 +152,7 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     retrieval.update(distinct_first_hits=len(set(firsts)), pool=len(firsts))
     served.update(distinct_first_hits=len(set(firsts_c)), pool=len(firsts))
 
-    tagging = tagging_figures(clips, scorer, clips.val_tags)
+    tagging = tagging_figures(clips, scorer, clips.val_tags, shares)
     popularity = precision_recall_at_k(
         np.tile(_frequency_order(scorer), (len(clips.val_tags), 1)), _truth(scorer, clips.val_tags), K_TAGS
     )
@@ -160,11 +160,12 @@ def catalogue_figures(clips: CatalogueClips, scorer: Scorer) -> CatalogueFigures
     return CatalogueFigures(retrieval, served, tagging, popularity, one_word)
 
 
-def tagging_figures(clips: CatalogueClips, scorer: Scorer, tag_lists: list[list[str]]) -> dict[str, dict]:
+def tagging_figures(
+    clips: CatalogueClips, scorer: Scorer, tag_lists: list[list[str]], votes: np.ndarray
+) -> dict[str, dict]:
     """Each method's precision@5, recall@5 and hit@5 on the held-out clips against `tag_lists` (one
-    list of true tag words a clip), the neighbours voting from the training clips, as served."""
+    list of true tag words a clip), `votes` (n, C) the training clips' (`neighbour_votes`), as served."""
     truth = _truth(scorer, tag_lists)
-    votes = neighbour_votes(clips, scorer)
     ties = _frequency_order(scorer)
     return {
         m: precision_recall_at_k(scorer.tag_scores(clips.phi_val, votes, m) + ties, truth, K_TAGS)

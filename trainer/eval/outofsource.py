@@ -26,7 +26,13 @@ from index.corpus.heldout import is_out_of_source
 from index.scoring import Scorer
 from index.tag_votes import VoteSearch
 from model.tags import normalise_tags
-from trainer.eval.catalogue import CatalogueClips, held_out_votes, served_scores, tagging_figures
+from trainer.eval.catalogue import (
+    CatalogueClips,
+    held_out_votes,
+    neighbour_votes,
+    served_scores,
+    tagging_figures,
+)
 from trainer.eval.zeroshot import zero_shot
 from trainer.metrics import gallery_recall, recall_ceiling, score_retrieval
 
@@ -99,7 +105,8 @@ def out_of_source_figures(
     if not clips.val_uids or not all(map(is_out_of_source, clips.val_uids)):
         return None
     items = scorer.searchable(clips.phi_val)  # (n, F + 1) as the index holds them
-    votes = held_out_votes(clips, scorer, items)
+    shares = neighbour_votes(clips, scorer)  # (n, C): for tag suggestion and for search
+    votes = held_out_votes(shares, scorer, items)
     labels = [everyday_label(w) for w in clips.val_words]
     counts = Counter(y for y in labels if y is not None)
     classes = sorted(c for c, n in counts.items() if n >= MIN_CLIPS)
@@ -118,7 +125,7 @@ def out_of_source_figures(
         retrieval_names=_retrieval(
             scorer, items, votes, [normalise_tags([names.get(u, "")]) for u in clips.val_uids]
         ),
-        tagging=tagging_figures(clips, scorer, clips.val_words),
+        tagging=tagging_figures(clips, scorer, clips.val_words, shares),
         probe=_probe(clips, labels, classes),
     )
 
